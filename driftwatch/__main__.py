@@ -1,0 +1,5 @@
+"""Allow `python -m driftwatch`."""
+
+from driftwatch.cli import main
+
+main()

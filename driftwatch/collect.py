@@ -1,0 +1,136 @@
+"""Concurrent collection: list every scope, then read details only for declared resources.
+
+Listing and detail reads share one thread pool bounded by `aws.max_concurrency`;
+a scope's detail reads start as soon as its listing is done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
+from driftwatch.collectors.base import Collector, is_code
+from driftwatch.config import AccountConfig
+from driftwatch.models import DeclaredResource, LiveResource, Scope, ScopeError
+from driftwatch.registry import collectors
+
+
+@dataclass
+class ScopePlan:
+    """One scope to read: whether unmanaged detection applies, and what is declared in it."""
+
+    scope: Scope
+    account: AccountConfig
+    watched: bool
+    declared: list[DeclaredResource] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    scopes_total: int = 0
+    scopes_done: int = 0
+    resources_read: int = 0
+    api_calls: int = 0
+
+
+@dataclass
+class Collected:
+    """The outcome of collection, per scope and per declared resource."""
+
+    live: dict[Scope, list[LiveResource]] = field(default_factory=dict)
+    errors: list[ScopeError] = field(default_factory=list)
+    failed_scopes: dict[Scope, str] = field(default_factory=dict)
+    matches: dict[int, LiveResource] = field(default_factory=dict)
+    unchecked: dict[int, str] = field(default_factory=dict)
+
+
+class Collection:
+    """Runs one scan's reads against AWS."""
+
+    def __init__(
+        self,
+        sessions: AwsSessions,
+        max_workers: int,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.max_workers = max_workers
+        self.on_progress = on_progress or (lambda p: None)
+        self.progress = Progress()
+        self._lock = threading.Lock()
+
+    def run(self, plans: list[ScopePlan]) -> Collected:
+        out = Collected()
+        self.progress.scopes_total = len(plans)
+        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="collect") as pool:
+            pending: dict[Future[Any], tuple[Any, ...]] = {
+                pool.submit(self._list, p): ("list", p) for p in plans
+            }
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = pending.pop(fut)
+                    if task[0] == "list":
+                        pending.update(self._listed(pool, fut, task[1], out))
+                    else:
+                        self._detailed(fut, task[1], task[2], out)
+                self._report()
+        return out
+
+    def _list(self, plan: ScopePlan) -> list[LiveResource]:
+        collector = collectors.get(plan.scope.type)()
+        client = self._client(collector, plan)
+        return list(collector.list_resources(client, plan.scope))
+
+    def _client(self, collector: Collector, plan: ScopePlan) -> Any:
+        region = GLOBAL_API_REGION if collector.is_global else plan.scope.region
+        return self.sessions.client(plan.account, region, collector.service)
+
+    def _listed(
+        self, pool: ThreadPoolExecutor, fut: Future[Any], plan: ScopePlan, out: Collected
+    ) -> dict[Future[Any], tuple[Any, ...]]:
+        self.progress.scopes_done += 1
+        try:
+            live: list[LiveResource] = fut.result()
+        except Exception as exc:  # every failure of a scope is recorded, never swallowed
+            message = describe_error(exc)
+            out.failed_scopes[plan.scope] = message
+            out.errors.append(ScopeError(plan.scope, message))
+            return {}
+        out.live[plan.scope] = live
+        self.progress.resources_read += len(live)
+        collector = collectors.get(plan.scope.type)()
+        tasks: dict[Future[Any], tuple[Any, ...]] = {}
+        for res in plan.declared:
+            found = collector.match(res, live)
+            if len(found) > 1:
+                ids = ", ".join(sorted(x.id for x in found))
+                out.unchecked[id(res)] = f"ambiguous: {res.id!r} matches {ids}"
+            elif found:
+                out.matches[id(res)] = found[0]
+                for source in collector.sources_for(list(res.spec)):
+                    f = pool.submit(collector.read, source, self._client(collector, plan), found[0])
+                    tasks[f] = ("detail", res, collector)
+        return tasks
+
+    def _detailed(
+        self, fut: Future[Any], res: DeclaredResource, collector: Collector, out: Collected
+    ) -> None:
+        live = out.matches[id(res)]
+        try:
+            live.attrs.update(fut.result())
+        except Exception as exc:
+            if is_code(exc, *collector.not_found_codes):
+                reason = f"disappeared during the scan ({describe_error(exc)})"
+            else:
+                reason = describe_error(exc)
+                out.errors.append(ScopeError(res.scope, reason, resource_id=res.id))
+            out.unchecked.setdefault(id(res), reason)
+
+    def _report(self) -> None:
+        self.progress.api_calls = self.sessions.counter.total
+        self.on_progress(self.progress)

@@ -1,0 +1,337 @@
+"""TOML → typed, validated settings; every error names the file and the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from driftwatch.errors import ConfigError
+
+DEFAULT_CONFIG = "driftwatch.toml"
+_ENV_REF = re.compile(r"\$\{(DRIFTWATCH_[A-Z0-9_]+)\}")
+DEFAULT_ACCOUNT = "default"
+
+
+@dataclass(frozen=True)
+class GitConfig:
+    url: str
+    branch: str = "main"
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    regions: tuple[str, ...]
+    role_arn: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsConfig:
+    regions: tuple[str, ...]
+    accounts: tuple[AccountConfig, ...]
+    endpoint_url: str | None = None
+    max_concurrency: int = 8
+    max_attempts: int = 8
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    def account(self, name: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: Path
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    unmanaged: bool = True
+    types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """A field-level ignore rule: globs over type, id and attribute path."""
+
+    path: str
+    type: str = "*"
+    id: str = "*"
+    reason: str = ""
+    expires: dt.date | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and today > self.expires
+
+    def matches(self, rtype: str, rid: str, attr_path: str) -> bool:
+        return (
+            fnmatchcase(rtype, self.type)
+            and fnmatchcase(rid, self.id)
+            and path_matches(self.path, attr_path)
+        )
+
+
+def path_matches(pattern: str, attr_path: str) -> bool:
+    """True when a glob names this attribute path or one of its parents."""
+    parts = attr_path.split(".")
+    return any(fnmatchcase(".".join(parts[:n]), pattern) for n in range(1, len(parts) + 1))
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    git: GitConfig
+    aws: AwsConfig
+    storage: StorageConfig
+    scan: ScanConfig = ScanConfig()
+    ignore: tuple[IgnoreRule, ...] = field(default_factory=tuple)
+
+    @property
+    def default_account(self) -> str:
+        return self.aws.accounts[0].name
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a driftwatch.toml."""
+    cfg_path = Path(path or os.environ.get("DRIFTWATCH_CONFIG") or DEFAULT_CONFIG)
+    if not cfg_path.is_file():
+        raise ConfigError(
+            str(cfg_path),
+            None,
+            "config file not found; copy config.example.toml to "
+            "driftwatch.toml or pass --config PATH",
+        )
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(cfg_path), None, f"not valid TOML: {exc}") from None
+    return parse_config(raw, cfg_path)
+
+
+def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
+    """Validate a parsed TOML document."""
+    r = _Reader(str(cfg_path), cfg_path.resolve().parent)
+    raw = r.expand_env(raw, "")
+    r.only(raw, "", {"git", "aws", "storage", "scan", "ignore"})
+    return Config(
+        source=cfg_path,
+        git=_git(r, r.table(raw, "git", required=True)),
+        aws=_aws(r, r.table(raw, "aws")),
+        storage=_storage(r, r.table(raw, "storage")),
+        scan=_scan(r, r.table(raw, "scan")),
+        ignore=tuple(
+            _ignore(r, item, f"ignore[{i}]")
+            for i, item in enumerate(r.array_of_tables(raw, "ignore"))
+        ),
+    )
+
+
+def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:
+    r.only(t, "git", {"url", "branch", "path"})
+    url = r.string(t, "git", "url", required=True)
+    local = Path(url).expanduser()
+    if "://" not in url and not url.startswith("git@") and not local.is_absolute():
+        url = str(r.base / local)
+    return GitConfig(
+        url=url,
+        branch=r.string(t, "git", "branch", "main"),
+        path=r.string(t, "git", "path", "").strip("/"),
+    )
+
+
+def _aws(r: _Reader, t: dict[str, Any]) -> AwsConfig:
+    r.only(
+        t,
+        "aws",
+        {
+            "regions",
+            "endpoint_url",
+            "max_concurrency",
+            "accounts",
+            "max_attempts",
+            "connect_timeout",
+            "read_timeout",
+        },
+    )
+    regions = r.strings(t, "aws", "regions", ["us-east-1"], nonempty=True)
+    accounts = [
+        _account(r, a, f"aws.accounts[{i}]", regions)
+        for i, a in enumerate(r.array_of_tables(t, "accounts"))
+    ]
+    names = [a.name for a in accounts]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise ConfigError(r.file, "aws.accounts", f"account name {name!r} is used twice")
+    if not accounts:
+        accounts = [AccountConfig(DEFAULT_ACCOUNT, tuple(regions))]
+    return AwsConfig(
+        regions=tuple(regions),
+        accounts=tuple(accounts),
+        endpoint_url=r.string(t, "aws", "endpoint_url", "") or None,
+        max_concurrency=r.integer(t, "aws", "max_concurrency", 8, minimum=1, maximum=256),
+        max_attempts=r.integer(t, "aws", "max_attempts", 8, minimum=1, maximum=50),
+        connect_timeout=r.number(t, "aws", "connect_timeout", 5.0),
+        read_timeout=r.number(t, "aws", "read_timeout", 30.0),
+    )
+
+
+def _account(r: _Reader, t: Any, key: str, default_regions: list[str]) -> AccountConfig:
+    if not isinstance(t, dict):
+        raise ConfigError(r.file, key, "must be a table ([[aws.accounts]])")
+    r.only(t, key, {"name", "role_arn", "regions", "external_id"})
+    role_arn = r.string(t, key, "role_arn", "") or None
+    if role_arn and not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/.+", role_arn):
+        raise ConfigError(
+            r.file,
+            f"{key}.role_arn",
+            f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
+        )
+    return AccountConfig(
+        name=r.string(t, key, "name", required=True),
+        role_arn=role_arn,
+        external_id=r.string(t, key, "external_id", "") or None,
+        regions=tuple(r.strings(t, key, "regions", default_regions, nonempty=True)),
+    )
+
+
+def _storage(r: _Reader, t: dict[str, Any]) -> StorageConfig:
+    r.only(t, "storage", {"path", "data_dir"})
+    path = r.base / Path(r.string(t, "storage", "path", "driftwatch.db")).expanduser()
+    data_dir = r.string(t, "storage", "data_dir", "")
+    ddir = r.base / Path(data_dir).expanduser() if data_dir else path.parent / ".driftwatch"
+    return StorageConfig(path=path, data_dir=ddir)
+
+
+def _scan(r: _Reader, t: dict[str, Any]) -> ScanConfig:
+    r.only(t, "scan", {"unmanaged", "types"})
+    return ScanConfig(
+        unmanaged=r.boolean(t, "scan", "unmanaged", True),
+        types=tuple(r.strings(t, "scan", "types", [])),
+    )
+
+
+def _ignore(r: _Reader, t: Any, key: str) -> IgnoreRule:
+    if not isinstance(t, dict):
+        raise ConfigError(r.file, key, "must be a table ([[ignore]])")
+    r.only(t, key, {"type", "id", "path", "reason", "expires"})
+    expires = t.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = dt.date.fromisoformat(expires)
+        except ValueError:
+            raise ConfigError(
+                r.file, f"{key}.expires", f"{expires!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    elif isinstance(expires, dt.datetime):
+        expires = expires.date()
+    elif expires is not None and not isinstance(expires, dt.date):
+        raise ConfigError(r.file, f"{key}.expires", "must be a date (YYYY-MM-DD)")
+    return IgnoreRule(
+        type=r.string(t, key, "type", "*"),
+        id=r.string(t, key, "id", "*"),
+        path=r.string(t, key, "path", required=True),
+        reason=r.string(t, key, "reason", ""),
+        expires=expires,
+    )
+
+
+class _Reader:
+    """Typed access to TOML tables that raises ConfigError naming file and key."""
+
+    def __init__(self, file: str, base: Path) -> None:
+        self.file, self.base = file, base
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.file, key, message)
+
+    def expand_env(self, value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            return {k: self.expand_env(v, f"{key}.{k}".strip(".")) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.expand_env(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, str):
+            return _ENV_REF.sub(lambda m: self._env(m.group(1), key), value)
+        return value
+
+    def _env(self, name: str, key: str) -> str:
+        if name not in os.environ:
+            raise self.fail(key, f"environment variable {name} is not set")
+        return os.environ[name]
+
+    def only(self, t: dict[str, Any], key: str, allowed: set[str]) -> None:
+        for k in t:
+            if k not in allowed:
+                where = f"{key}.{k}" if key else k
+                raise self.fail(
+                    where, f"unknown key; expected one of: {', '.join(sorted(allowed))}"
+                )
+
+    def table(self, t: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+        if key not in t:
+            if required:
+                raise self.fail(key, "missing section")
+            return {}
+        if not isinstance(t[key], dict):
+            raise self.fail(key, "must be a table")
+        return t[key]
+
+    def array_of_tables(self, t: dict[str, Any], key: str) -> list[Any]:
+        value = t.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be an array of tables ([[{key}]])")
+        return value
+
+    def _get(self, t: dict[str, Any], sect: str, key: str, default: Any, required: bool) -> Any:
+        if key not in t:
+            if required:
+                raise self.fail(f"{sect}.{key}", "missing required key")
+            return default
+        return t[key]
+
+    def string(
+        self, t: dict[str, Any], sect: str, key: str, default: str = "", required: bool = False
+    ) -> str:
+        v = self._get(t, sect, key, default, required)
+        if not isinstance(v, str) or (required and not v.strip()):
+            raise self.fail(f"{sect}.{key}", f"must be a non-empty string, got {v!r}")
+        return v
+
+    def strings(
+        self, t: dict[str, Any], sect: str, key: str, default: list[str], nonempty: bool = False
+    ) -> list[str]:
+        v = self._get(t, sect, key, default, False)
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            raise self.fail(f"{sect}.{key}", f"must be a list of strings, got {v!r}")
+        if nonempty and not v:
+            raise self.fail(f"{sect}.{key}", "must name at least one entry")
+        return list(dict.fromkeys(v))
+
+    def integer(
+        self, t: dict[str, Any], sect: str, key: str, default: int, minimum: int, maximum: int
+    ) -> int:
+        v = self._get(t, sect, key, default, False)
+        if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= maximum:
+            raise self.fail(
+                f"{sect}.{key}", f"must be an integer from {minimum} to {maximum}, got {v!r}"
+            )
+        return v
+
+    def number(self, t: dict[str, Any], sect: str, key: str, default: float) -> float:
+        v = self._get(t, sect, key, default, False)
+        if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+            raise self.fail(f"{sect}.{key}", f"must be a positive number, got {v!r}")
+        return float(v)
+
+    def boolean(self, t: dict[str, Any], sect: str, key: str, default: bool) -> bool:
+        v = self._get(t, sect, key, default, False)
+        if not isinstance(v, bool):
+            raise self.fail(f"{sect}.{key}", f"must be true or false, got {v!r}")
+        return v

@@ -1,0 +1,1 @@
+"""Declared state: Git access and manifest parsing."""

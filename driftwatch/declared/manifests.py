@@ -1,0 +1,215 @@
+"""Manifest files → validated DeclaredResources; every problem is reported with file:line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from driftwatch.config import Config
+from driftwatch.errors import ManifestError
+from driftwatch.models import GLOBAL_REGION, DeclaredResource
+from driftwatch.registry import collectors
+
+SUFFIXES = (".yaml", ".yml", ".json")
+_RESOURCE_KEYS = {"type", "id", "region", "account", "spec", "ignore"}
+
+
+def parse_manifests(files: Iterable[tuple[str, bytes]], cfg: Config) -> list[DeclaredResource]:
+    """Parse every file; raise ManifestError listing all problems, or return the resources."""
+    problems: list[str] = []
+    resources: list[DeclaredResource] = []
+    nfiles = 0
+    for path, data in files:
+        nfiles += 1
+        for item, line in _entries(path, data, problems):
+            res = _resource(item, path, line, cfg, problems)
+            if res:
+                resources.append(res)
+    if nfiles == 0:
+        where = f"under {cfg.git.path!r}" if cfg.git.path else "in the repository"
+        problems.append(
+            f"no manifest files (*.yaml, *.yml, *.json) {where}; check [git] path and branch"
+        )
+    problems += _duplicates(resources)
+    if problems:
+        raise ManifestError(problems)
+    return resources
+
+
+def _entries(path: str, data: bytes, problems: list[str]) -> list[tuple[Any, int]]:
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not UTF-8 text")
+        return []
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        problems.append(f"{path}{line}: cannot parse: {exc.problem or exc.context}")
+        return []
+    except YAMLError as exc:
+        problems.append(f"{path}: cannot parse: {exc}")
+        return []
+    if doc is None:
+        return []
+    if isinstance(doc, dict) and "resources" in doc:
+        extra = set(doc) - {"resources"}
+        if extra:
+            problems.append(
+                f"{path}:{_line(doc, sorted(extra)[0])}: unknown top-level key(s) "
+                f"{sorted(extra)}; a file holds `resources: [...]` or one resource"
+            )
+        items = doc["resources"]
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            problems.append(f"{path}:{_line(doc, 'resources')}: `resources` must be a list")
+            return []
+        return [(item, _item_line(items, i)) for i, item in enumerate(items)]
+    if isinstance(doc, dict) and "type" in doc:
+        return [(doc, _line(doc))]
+    problems.append(
+        f"{path}:1: not a manifest: expected `resources: [...]` or a mapping with "
+        "`type`, `id` and `spec`"
+    )
+    return []
+
+
+def _resource(
+    item: Any, path: str, line: int, cfg: Config, problems: list[str]
+) -> DeclaredResource | None:
+    where = f"{path}:{line}"
+    if not isinstance(item, dict):
+        problems.append(f"{where}: a resource must be a mapping, got {type(item).__name__}")
+        return None
+    before = len(problems)
+    for key in item:
+        if key not in _RESOURCE_KEYS:
+            problems.append(
+                f"{path}:{_line(item, key)}: unknown key {key!r}; "
+                f"expected {', '.join(sorted(_RESOURCE_KEYS))}"
+            )
+    rtype, rid = item.get("type"), item.get("id")
+    if not isinstance(rtype, str) or rtype not in collectors:
+        problems.append(f"{where}: unknown type {rtype!r}; known: {', '.join(collectors.names())}")
+        return None
+    if not isinstance(rid, str | int) or isinstance(rid, bool) or not str(rid).strip():
+        problems.append(f"{where}: `id` must be a non-empty string")
+    collector = collectors.get(rtype)
+    account = _account(item, path, cfg, problems)
+    region = _region(item, path, collector.is_global, cfg, problems)
+    spec = item.get("spec", {})
+    if not isinstance(spec, dict):
+        problems.append(f"{path}:{_line(item, 'spec')}: `spec` must be a mapping")
+        spec = {}
+    for key, value in spec.items():
+        attr = collector.attributes.get(key)
+        if attr is None:
+            problems.append(
+                f"{path}:{_line(spec, key)}: {rtype} has no attribute {key!r}; "
+                f"known: {', '.join(collector.attributes)}"
+            )
+            continue
+        problem = attr.kind.check(plain(value))
+        if problem:
+            problems.append(f"{path}:{_line(spec, key)}: {rtype}.{key} {problem}")
+    ignore = item.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
+        problems.append(f"{path}:{_line(item, 'ignore')}: `ignore` must be a list of path globs")
+        ignore = []
+    if len(problems) > before:
+        return None
+    return DeclaredResource(
+        type=rtype,
+        id=str(rid),
+        account=account,
+        region=region,
+        spec=plain(spec),
+        source=path,
+        line=line,
+        ignore=list(ignore),
+    )
+
+
+def _account(item: dict[str, Any], path: str, cfg: Config, problems: list[str]) -> str:
+    account = item.get("account", cfg.default_account)
+    if cfg.aws.account(str(account)) is None:
+        known = ", ".join(a.name for a in cfg.aws.accounts)
+        problems.append(
+            f"{path}:{_line(item, 'account')}: unknown account {account!r}; "
+            f"[[aws.accounts]] names: {known}"
+        )
+    return str(account)
+
+
+def _region(
+    item: dict[str, Any], path: str, is_global: bool, cfg: Config, problems: list[str]
+) -> str:
+    region = item.get("region")
+    if is_global:
+        if region not in (None, GLOBAL_REGION):
+            problems.append(
+                f"{path}:{_line(item, 'region')}: {item['type']} is global; "
+                f"remove `region` (or set it to {GLOBAL_REGION!r})"
+            )
+        return GLOBAL_REGION
+    if region is None:
+        return cfg.aws.regions[0]
+    if not isinstance(region, str) or not region:
+        problems.append(f"{path}:{_line(item, 'region')}: `region` must be a region name")
+        return ""
+    return region
+
+
+def _duplicates(resources: list[DeclaredResource]) -> list[str]:
+    seen: dict[tuple[str, str, str, str], DeclaredResource] = {}
+    problems = []
+    for res in resources:
+        key = (res.account, res.region, res.type, res.id)
+        if key in seen:
+            problems.append(
+                f"{res.where}: {res.type} {res.id!r} ({res.account}/{res.region}) "
+                f"is already declared at {seen[key].where}"
+            )
+        else:
+            seen[key] = res
+    return problems
+
+
+def plain(value: Any) -> Any:
+    """ruamel's commented containers and scalar subclasses → plain Python values."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _line(node: Any, key: Any = None) -> int:
+    try:
+        if key is not None and isinstance(node, CommentedMap):
+            return int(node.lc.key(key)[0]) + 1
+        return int(node.lc.line) + 1
+    except (AttributeError, KeyError, TypeError):
+        return 1
+
+
+def _item_line(seq: Any, index: int) -> int:
+    try:
+        return int(seq.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return 1

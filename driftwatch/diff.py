@@ -1,0 +1,106 @@
+"""Canonical comparison of declared and live attributes → findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from driftwatch.collectors.base import Collector
+from driftwatch.config import IgnoreRule, path_matches
+from driftwatch.models import Change, DeclaredResource, Finding, Kind, LiveResource
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/@+=\-]+$")
+Ignored = Callable[[str], bool]
+
+
+def join_path(parts: Sequence[Any]) -> str:
+    """['tags', 'team'] → 'tags.team'; keys with dots or spaces go in brackets: 'tags["a.b"]'."""
+    out = ""
+    for p in parts:
+        key = str(p)
+        out += (f".{key}" if out else key) if _PLAIN_KEY.match(key) else f'["{key}"]'
+    return out
+
+
+def split_path(path: str) -> list[str]:
+    return [a or b for a, b in re.findall(r'\["([^"]*)"\]|([^.\[\]]+)', path)]
+
+
+def ignore_matcher(
+    rtype: str, rid: str, rules: Sequence[IgnoreRule], local: Sequence[str], today: dt.date
+) -> Ignored:
+    """A predicate over attribute paths: True when a live rule or a per-resource glob covers it."""
+    active = [r for r in rules if not r.expired(today)]
+
+    def ignored(path: str) -> bool:
+        dotted = ".".join(split_path(path))
+        return any(path_matches(g, dotted) for g in local) or any(
+            r.matches(rtype, rid, dotted) for r in active
+        )
+
+    return ignored
+
+
+def compare(declared: dict[str, Any], live: dict[str, Any], ignored: Ignored) -> list[Change]:
+    """Changes between canonical declared and live attributes, for declared attributes only."""
+    changes: list[Change] = []
+    for name, want in declared.items():
+        have = live.get(name)
+        if want == have or ignored(name):
+            continue
+        changes += [c for c in _deep_changes(name, want, have) if not ignored(c.path)]
+    return sorted(changes, key=lambda c: c.path)
+
+
+def _deep_changes(name: str, want: Any, have: Any) -> list[Change]:
+    if not (isinstance(want, dict) and isinstance(have, dict)):
+        return [Change(name, want, have)]
+    tree = DeepDiff(want, have, view="tree", verbose_level=2)
+    paths: dict[tuple[Any, ...], None] = {}
+    for reports in tree.values():
+        for report in reports:
+            parts = report.path(output_format="list")
+            # A list (a set in canonical form, or policy statements) is shown whole.
+            cut = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
+            paths[tuple(parts[:cut])] = None
+    return [
+        Change(join_path([name, *parts]), _get(want, parts), _get(have, parts)) for parts in paths
+    ]
+
+
+def _get(value: Any, parts: Sequence[Any]) -> Any:
+    for p in parts:
+        if not isinstance(value, dict) or p not in value:
+            return None
+        value = value[p]
+    return value
+
+
+def diff_resource(
+    collector: Collector,
+    declared: DeclaredResource,
+    live: LiveResource,
+    rules: Sequence[IgnoreRule],
+    today: dt.date,
+) -> Finding:
+    """in_sync or modified, comparing only what the manifest declares."""
+    ctx = collector.context(live)
+    want = collector.canonical(declared.spec, ctx)
+    have = collector.canonical({k: live.attrs.get(k) for k in declared.spec}, ctx)
+    ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today)
+    changes = compare(want, have, ignored)
+    return Finding(
+        Kind.MODIFIED if changes else Kind.IN_SYNC,
+        declared.type,
+        declared.id,
+        declared.account,
+        declared.region,
+        source=declared.source,
+        live_id=live.id,
+        changes=changes,
+        snapshot=have,
+    )

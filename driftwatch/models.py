@@ -1,0 +1,125 @@
+"""The dataclasses passed between layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+GLOBAL_REGION = "global"
+
+
+class Kind(StrEnum):
+    """A finding's verdict on one resource."""
+
+    IN_SYNC = "in_sync"
+    MODIFIED = "modified"
+    MISSING = "missing"
+    UNMANAGED = "unmanaged"
+    NOT_CHECKED = "not_checked"
+
+    @property
+    def is_drift(self) -> bool:
+        return self in (Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED)
+
+
+@dataclass(frozen=True, order=True)
+class Scope:
+    """account × region × resource type: the unit of collection and of errors."""
+
+    account: str
+    region: str
+    type: str
+
+    def __str__(self) -> str:
+        return f"{self.account}/{self.region}/{self.type}"
+
+
+@dataclass
+class DeclaredResource:
+    """One entry of a manifest in Git."""
+
+    type: str
+    id: str
+    account: str
+    region: str
+    spec: dict[str, Any]
+    source: str
+    line: int | None = None
+    ignore: list[str] = field(default_factory=list)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account, self.region, self.type)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+@dataclass
+class LiveResource:
+    """What a collector listed: a unique native id, the names it answers to, and listed data."""
+
+    type: str
+    id: str
+    account: str
+    region: str
+    names: tuple[str, ...] = ()
+    listed: dict[str, Any] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def answers_to(self, identifier: str) -> bool:
+        return identifier == self.id or identifier in self.names
+
+
+@dataclass(frozen=True)
+class Change:
+    """One attribute path whose declared and live values differ."""
+
+    path: str
+    declared: Any
+    live: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "declared": self.declared, "live": self.live}
+
+
+@dataclass
+class Finding:
+    """One scan's verdict on one resource."""
+
+    kind: Kind
+    type: str
+    id: str
+    account: str
+    region: str
+    source: str | None = None
+    live_id: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    reason: str | None = None
+    snapshot: dict[str, Any] | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account, self.region, self.type)
+
+
+@dataclass(frozen=True)
+class ScopeError:
+    """A scope (or one resource in it) that could not be read."""
+
+    scope: Scope
+    error: str
+    resource_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "account": self.scope.account,
+            "region": self.scope.region,
+            "type": self.scope.type,
+            "error": self.error,
+        }
+        if self.resource_id:
+            d["resource_id"] = self.resource_id
+        return d

@@ -1,0 +1,160 @@
+"""Render a scan result: the stable JSON document and the terminal table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from driftwatch.models import Finding, Kind
+from driftwatch.scan import ScanResult, drift_status
+
+_TITLES = {
+    Kind.MODIFIED: "Modified",
+    Kind.MISSING: "Missing (declared, not live)",
+    Kind.UNMANAGED: "Unmanaged (live, declared nowhere)",
+    Kind.NOT_CHECKED: "Not checked",
+}
+_STYLE = {
+    Kind.MODIFIED: "yellow",
+    Kind.MISSING: "red",
+    Kind.UNMANAGED: "magenta",
+    Kind.NOT_CHECKED: "cyan",
+}
+
+
+def to_document(result: ScanResult) -> dict[str, Any]:
+    """The `--format json` contract (docs/json-output.md)."""
+    drifts = []
+    for f in result.findings:
+        if not f.kind.is_drift:
+            continue
+        status, first_seen = drift_status(result, f)
+        drifts.append(
+            {
+                "kind": f.kind.value,
+                "type": f.type,
+                "id": f.id,
+                "account": f.account,
+                "region": f.region,
+                "source": f.source,
+                "live_id": f.live_id,
+                "status": status,
+                "first_seen": first_seen,
+                "changes": [c.to_dict() for c in f.changes],
+            }
+        )
+    return {
+        "scan": {
+            "id": result.id,
+            "commit": result.commit,
+            "status": result.status,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "duration_s": result.duration_s,
+            "api_calls": result.api_calls,
+        },
+        "summary": result.summary,
+        "drifts": drifts,
+        "not_checked": [
+            {
+                "type": f.type,
+                "id": f.id,
+                "account": f.account,
+                "region": f.region,
+                "source": f.source,
+                "reason": f.reason,
+            }
+            for f in result.findings
+            if f.kind == Kind.NOT_CHECKED
+        ],
+        "errors": [e.to_dict() for e in result.errors],
+        "expired_ignore_rules": [
+            {
+                "type": r.type,
+                "id": r.id,
+                "path": r.path,
+                "reason": r.reason,
+                "expires": r.expires.isoformat() if r.expires else None,
+            }
+            for r in result.expired_rules
+        ],
+    }
+
+
+def to_json(result: ScanResult) -> str:
+    return json.dumps(to_document(result), indent=2, default=str)
+
+
+def print_table(result: ScanResult, console: Console) -> None:
+    """Resources grouped by kind; changes shown declared → live."""
+    for kind in (Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED, Kind.NOT_CHECKED):
+        rows = [f for f in result.findings if f.kind == kind]
+        if rows:
+            console.print(_kind_table(kind, rows, result))
+    for rule in result.expired_rules:
+        console.print(
+            f"[yellow]ignore rule expired on {rule.expires}[/]: "
+            f"type={escape(rule.type)} id={escape(rule.id)} path={escape(rule.path)} "
+            f"({escape(rule.reason or 'no reason given')}); it no longer applies"
+        )
+    for err in result.errors:
+        target = f" {escape(err.resource_id)}" if err.resource_id else ""
+        console.print(f"[red]scope error[/] {escape(str(err.scope))}{target}: {escape(err.error)}")
+    console.print(_summary_line(result))
+
+
+def _kind_table(kind: Kind, rows: list[Finding], result: ScanResult) -> Table:
+    table = Table(
+        title=f"{_TITLES[kind]} ({len(rows)})",
+        title_style=f"bold {_STYLE[kind]}",
+        title_justify="left",
+        show_lines=kind == Kind.MODIFIED,
+        expand=False,
+    )
+    for col in ("type", "id", "account/region", "details"):
+        table.add_column(col, overflow="fold")
+    for f in sorted(rows, key=lambda x: (x.type, x.account, x.region, x.id)):
+        table.add_row(
+            escape(f.type),
+            escape(f.id),
+            escape(f"{f.account}/{f.region}"),
+            _details(kind, f, result),
+        )
+    return table
+
+
+def _details(kind: Kind, f: Finding, result: ScanResult) -> str:
+    if kind == Kind.NOT_CHECKED:
+        return escape(f.reason or "")
+    if kind == Kind.UNMANAGED:
+        return escape(json.dumps({k: v for k, v in (f.snapshot or {}).items() if k != "id"}))
+    lines = [f"[dim]{escape(f.source or '')}[/]"]
+    _, first_seen = drift_status(result, f)
+    lines[0] += f" [dim]since {first_seen}[/]"
+    lines += [
+        f"{escape(c.path)}: [green]{escape(_show(c.declared))}[/] → [red]{escape(_show(c.live))}[/]"
+        for c in f.changes
+    ]
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _summary_line(result: ScanResult) -> str:
+    s = result.summary
+    commit = (result.commit or "")[:12]
+    return (
+        f"scan {result.id or '(not stored)'} at {commit} \\[{result.status}]: "
+        f"{s['in_sync']} in sync, {s['modified']} modified, {s['missing']} missing, "
+        f"{s['unmanaged']} unmanaged, {s['not_checked']} not checked; "
+        f"{len(result.errors)} error(s); {result.api_calls} API calls in {result.duration_s}s"
+    )

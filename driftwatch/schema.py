@@ -1,0 +1,333 @@
+"""Attribute kinds: how a declared value is validated and how both sides are canonicalised.
+
+Canonical forms make equal things compare equal: tags are mappings of strings,
+sets are sorted lists, policy documents are normalised, security-group rules are
+exploded into one entry per source and keyed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+Ctx = dict[str, Any]
+
+
+class Kind:
+    """Base attribute kind. `check` returns an error message or None."""
+
+    label = "value"
+
+    def check(self, value: Any) -> str | None:
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        return value
+
+    def example(self) -> Any:
+        return None
+
+
+@dataclass(frozen=True)
+class Str(Kind):
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    empty_is_null: bool = False
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return " | ".join(repr(c) for c in self.choices) if self.choices else "string"
+
+    def check(self, value: Any) -> str | None:
+        if value is None and (self.nullable or self.empty_is_null):
+            return None
+        if not isinstance(value, str):
+            return f"must be a {self.label}, got {_show(value)}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}; got {value!r}"
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        if self.empty_is_null and value == "":
+            return None
+        return value
+
+
+@dataclass(frozen=True)
+class Int(Kind):
+    label = "integer"
+    nullable: bool = False
+
+    def check(self, value: Any) -> str | None:
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be an integer, got {_show(value)}"
+        return None
+
+
+@dataclass(frozen=True)
+class Bool(Kind):
+    label = "boolean"
+
+    def check(self, value: Any) -> str | None:
+        return None if isinstance(value, bool) else f"must be true or false, got {_show(value)}"
+
+
+@dataclass(frozen=True)
+class Tags(Kind):
+    """A mapping of tag key to value; values compared as strings (YAML `1` equals AWS "1")."""
+
+    label = "mapping of tag key to value"
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return f"must be a mapping of tag key to value, got {_show(value)}"
+        bad = [k for k, v in value.items() if isinstance(v, dict | list)]
+        return f"tag {bad[0]!r} must have a scalar value" if bad else None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        if not value:
+            return {}
+        if isinstance(value, list):  # AWS TagSet / Tags: [{Key, Value}]
+            return {str(t["Key"]): str(t.get("Value", "")) for t in value}
+        return {str(k): _scalar_str(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class StrSet(Kind):
+    """A set of strings; order and duplicates never matter."""
+
+    label = "list of strings (order ignored)"
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            return f"must be a list of strings, got {_show(value)}"
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        return sorted(set(value or ()))
+
+
+@dataclass(frozen=True)
+class Policy(Kind):
+    """An IAM-style policy document (JSON string or mapping), compared semantically."""
+
+    label = "policy document (JSON string or mapping)"
+
+    def check(self, value: Any) -> str | None:
+        if value is None or isinstance(value, dict):
+            return None
+        if isinstance(value, str):
+            try:
+                doc = json.loads(value)
+            except ValueError as exc:
+                return f"is not valid JSON: {exc}"
+            return None if isinstance(doc, dict) else "must be a JSON object"
+        return f"must be a policy document, got {_show(value)}"
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        return canonical_policy(value)
+
+
+@dataclass(frozen=True)
+class PolicyMap(Kind):
+    """A mapping of policy name to policy document (inline policies)."""
+
+    label = "mapping of policy name to policy document"
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return f"must be a mapping of name to policy document, got {_show(value)}"
+        for name, doc in value.items():
+            problem = Policy().check(doc)
+            if problem:
+                return f"policy {name!r} {problem}"
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        return {str(k): canonical_policy(v) for k, v in (value or {}).items()}
+
+
+@dataclass(frozen=True)
+class Struct(Kind):
+    """A mapping with known fields; undeclared fields take their documented default."""
+
+    fields: dict[str, tuple[Kind, Any]] = field(default_factory=dict)
+    nullable: bool = False
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return "mapping with keys " + ", ".join(self.fields)
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None if self.nullable else f"must be a {self.label}, got null"
+        if not isinstance(value, dict):
+            return f"must be a {self.label}, got {_show(value)}"
+        for k, v in value.items():
+            if k not in self.fields:
+                return f"has unknown key {k!r}; expected {', '.join(self.fields)}"
+            problem = self.fields[k][0].check(v)
+            if problem:
+                return f"key {k!r} {problem}"
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        if value is None:
+            return None
+        return {
+            k: kind.canonical(value.get(k, default), ctx)
+            for k, (kind, default) in self.fields.items()
+        }
+
+
+_PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+_SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids")
+_RULE_KEYS = {"protocol", "from_port", "to_port", "description", "self", *_SOURCES}
+
+
+@dataclass(frozen=True)
+class Rules(Kind):
+    """Security-group rules as a set: one entry per (protocol, ports, source), keyed.
+
+    One rule with two CIDRs equals two rules with one CIDR each; order never matters.
+    Both sides must be in Terraform's shape (collectors convert AWS IpPermissions).
+    """
+
+    label = "list of rules {protocol, from_port, to_port, cidr_blocks, ...}"
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            return f"must be a list of rules, got {_show(value)}"
+        for i, rule in enumerate(value):
+            if not isinstance(rule, dict):
+                return f"rule {i} must be a mapping, got {_show(rule)}"
+            unknown = set(rule) - _RULE_KEYS
+            if unknown:
+                return (
+                    f"rule {i} has unknown key(s) {sorted(unknown)}; expected {sorted(_RULE_KEYS)}"
+                )
+            if "protocol" not in rule:
+                return f"rule {i} needs a protocol"
+            for k in _SOURCES:
+                if StrSet().check(rule.get(k)):
+                    return f"rule {i} key {k!r} must be a list of strings"
+            if not any(rule.get(k) for k in _SOURCES) and not rule.get("self"):
+                return f"rule {i} needs at least one source ({', '.join(_SOURCES)} or self)"
+        return None
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        out: dict[str, Any] = {}
+        self_id = ctx.get("self_id")
+        for rule in value or ():
+            proto = _PROTOCOLS.get(str(rule["protocol"]).lower(), str(rule["protocol"]).lower())
+            lo, hi = (0, 0) if proto == "-1" else (rule.get("from_port"), rule.get("to_port"))
+            desc = rule.get("description") or None
+            for src_key in _SOURCES:
+                for src in rule.get(src_key) or ():
+                    if src_key == "security_groups" and src == self_id:
+                        src_key, src = "self", "self"
+                    out[f"{proto} {lo}-{hi} {src}"] = _atomic(proto, lo, hi, src_key, src, desc)
+            if rule.get("self"):
+                out[f"{proto} {lo}-{hi} self"] = _atomic(proto, lo, hi, "self", "self", desc)
+        return dict(sorted(out.items()))
+
+
+def _atomic(proto: str, lo: Any, hi: Any, src_key: str, src: str, desc: Any) -> dict[str, Any]:
+    rule: dict[str, Any] = {"protocol": proto, "from_port": lo, "to_port": hi}
+    rule[src_key] = True if src_key == "self" else [src]
+    rule["description"] = desc
+    return rule
+
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_LIST_KEYS = ("Action", "NotAction", "Resource", "NotResource")
+
+
+def canonical_policy(doc: Any) -> Any:
+    """Normalise a policy document: statement order, string vs one-element list, key order."""
+    if doc is None or doc == "":
+        return None
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    out = dict(doc)
+    if "Statement" in out:
+        stmts = out["Statement"]
+        stmts = [stmts] if isinstance(stmts, dict) else list(stmts)
+        out["Statement"] = sorted(
+            (_statement(s) for s in stmts), key=lambda s: json.dumps(s, sort_keys=True)
+        )
+    return _sorted_keys(out)
+
+
+def _statement(stmt: dict[str, Any]) -> dict[str, Any]:
+    s = dict(stmt)
+    for key in _LIST_KEYS:
+        if key in s:
+            s[key] = _str_set(s[key])
+    for key in ("Principal", "NotPrincipal"):
+        if key in s:
+            s[key] = _principal(s[key])
+    if "Condition" in s and isinstance(s["Condition"], dict):
+        s["Condition"] = {
+            op: {k: _str_set(v) for k, v in (body or {}).items()}
+            for op, body in s["Condition"].items()
+        }
+    return s
+
+
+def _principal(p: Any) -> Any:
+    if not isinstance(p, dict):
+        return p
+    out = {}
+    for k, v in p.items():
+        vals = _str_set(v)
+        if k == "AWS":
+            # IAM stores a bare account id as its root ARN; {"AWS": "*"} means "*".
+            vals = sorted({f"arn:aws:iam::{x}:root" if _ACCOUNT_ID.match(x) else x for x in vals})
+        out[k] = vals
+    return "*" if out == {"AWS": ["*"]} else out
+
+
+def _str_set(v: Any) -> list[str]:
+    items = v if isinstance(v, list) else [v]
+    return sorted({_scalar_str(x) for x in items})
+
+
+def _scalar_str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _sorted_keys(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _sorted_keys(v[k]) for k in sorted(v)}
+    if isinstance(v, list):
+        return [_sorted_keys(x) for x in v]
+    return v
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One declared attribute of a resource type: its kind, where it is read, and its doc."""
+
+    kind: Kind
+    source: str
+    doc: str
