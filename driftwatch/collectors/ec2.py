@@ -35,8 +35,8 @@ def terraform_rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class SecurityGroup(Collector):
     """A VPC security group, identified by its name in the region (or its `sg-…` id).
 
-    When two groups share a name in different VPCs, declare `vpc_id` to pick one;
-    otherwise the declared group is not checked (ambiguous). Groups named `default`
+    When two groups share a name in different VPCs, a declared `vpc_id` picks one;
+    without it the declared group is not checked (ambiguous). Groups named `default`
     are created by AWS with every VPC and are never reported as unmanaged.
     """
 
@@ -80,9 +80,14 @@ class SecurityGroup(Collector):
     def match(
         self, declared: DeclaredResource, candidates: list[LiveResource]
     ) -> list[LiveResource]:
-        found = super().match(declared, candidates)
+        """By id, or by name; a declared `vpc_id` picks among groups sharing the name."""
+        if declared.id.startswith("sg-"):
+            return [c for c in candidates if c.id == declared.id]
+        found = [c for c in candidates if declared.id in c.names]
         vpc = declared.spec.get("vpc_id")
-        return [c for c in found if c.listed["vpc_id"] == vpc] if vpc else found
+        if len(found) > 1 and vpc:
+            return [c for c in found if c.listed["vpc_id"] == vpc]
+        return found
 
     def aws_managed(self, live: LiveResource) -> bool:
         return "default" in live.names
@@ -99,7 +104,7 @@ _GONE = ("terminated", "shutting-down")
 
 @register
 class Instance(Collector):
-    """An EC2 instance, identified by its `Name` tag (or its `i-…` id); terminated ones aren't live."""
+    """An EC2 instance, identified by its `Name` tag (or its `i-…` id); terminated = not live."""
 
     type = "aws_instance"
     service = "ec2"
