@@ -46,6 +46,7 @@ class Collected:
     failed_scopes: dict[Scope, str] = field(default_factory=dict)
     matches: dict[int, LiveResource] = field(default_factory=dict)
     unchecked: dict[int, str] = field(default_factory=dict)
+    claimed: dict[int, list[LiveResource]] = field(default_factory=dict)
 
 
 class Collection:
@@ -107,6 +108,7 @@ class Collection:
         tasks: dict[Future[Any], tuple[Any, ...]] = {}
         for res in plan.declared:
             found = collector.match(res, live)
+            out.claimed[id(res)] = found  # ambiguous matches are claimed too: never unmanaged
             if len(found) > 1:
                 ids = ", ".join(sorted(x.id for x in found))
                 out.unchecked[id(res)] = f"ambiguous: {res.id!r} matches {ids}"

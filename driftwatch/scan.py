@@ -102,8 +102,7 @@ def build_findings(
         matched: set[str] = set()
         for res in plan.declared:
             live = got.matches.get(id(res))
-            if live is not None:
-                matched.add(live.id)
+            matched.update(x.id for x in got.claimed.get(id(res), []))
             reason = failed or got.unchecked.get(id(res))
             if reason:
                 findings.append(_not_checked(res, reason, live.id if live else None))

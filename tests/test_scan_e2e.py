@@ -9,8 +9,6 @@ import pytest
 from support import seed
 from support.env import Aws, ManifestRepo, scan, write_config
 
-from driftwatch.store import Store
-
 TYPES = ("aws_s3_bucket", "aws_security_group", "aws_iam_role", "aws_instance")
 
 
@@ -20,10 +18,12 @@ def seed_all(aws: Aws) -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
     _, sg_decl, sg_drift = seed.security_group(aws, "web")
     r_decl, r_drift = seed.role(aws, "app")
     _, i_decl, i_drift = seed.instance(aws, "api-1")
-    return {"aws_s3_bucket": ("acme-logs", b_decl, b_drift),
-            "aws_security_group": ("web", sg_decl, sg_drift),
-            "aws_iam_role": ("app", r_decl, r_drift),
-            "aws_instance": ("api-1", i_decl, i_drift)}
+    return {
+        "aws_s3_bucket": ("acme-logs", b_decl, b_drift),
+        "aws_security_group": ("web", sg_decl, sg_drift),
+        "aws_iam_role": ("app", r_decl, r_drift),
+        "aws_instance": ("api-1", i_decl, i_drift),
+    }
 
 
 def test_every_type_in_sync(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
@@ -33,15 +33,19 @@ def test_every_type_in_sync(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> Non
     cfg = write_config(tmp_path, aws.url, repo.path, extra="[scan]\nunmanaged = false\n")
     run = scan(cfg)
     assert run.code == 0, run.stderr + run.stdout
-    assert run.doc["summary"] == {"in_sync": 4, "modified": 0, "missing": 0, "unmanaged": 0,
-                                  "not_checked": 0}
+    assert run.doc["summary"] == {
+        "in_sync": 4,
+        "modified": 0,
+        "missing": 0,
+        "unmanaged": 0,
+        "not_checked": 0,
+    }
     assert run.doc["scan"]["status"] == "ok"
     assert run.doc["scan"]["commit"] == repo.git("rev-parse", "HEAD")
 
 
 @pytest.mark.parametrize("rtype", TYPES)
-def test_every_attribute_drifting(aws: Aws, repo: ManifestRepo, tmp_path: Path,
-                                  rtype: str) -> None:
+def test_every_attribute_drifting(aws: Aws, repo: ManifestRepo, tmp_path: Path, rtype: str) -> None:
     rid, declared, drifted = seed_all(aws)[rtype]
     repo.declare({"type": rtype, "id": rid, "spec": drifted})
     cfg = write_config(tmp_path, aws.url, repo.path, extra="[scan]\nunmanaged = false\n")
@@ -61,15 +65,27 @@ def test_drift_changes_are_readable(aws: Aws, repo: ManifestRepo, tmp_path: Path
     declared["tags"] = {"team": "data", "cost": "42"}
     _, sg_decl, _ = seed.security_group(aws, "web")
     sg_decl["ingress"] = sg_decl["ingress"][:2]  # the 10.0.0.0/8 rule is now extra live
-    repo.declare({"type": "aws_s3_bucket", "id": "acme-logs", "spec": declared},
-                 {"type": "aws_security_group", "id": "web", "spec": sg_decl})
+    repo.declare(
+        {"type": "aws_s3_bucket", "id": "acme-logs", "spec": declared},
+        {"type": "aws_security_group", "id": "web", "spec": sg_decl},
+    )
     run = scan(write_config(tmp_path, aws.url, repo.path, extra="[scan]\nunmanaged = false\n"))
     assert run.drift("aws_s3_bucket", "acme-logs")["changes"] == [
-        {"path": "tags.team", "declared": "data", "live": "platform"}]
+        {"path": "tags.team", "declared": "data", "live": "platform"}
+    ]
     assert run.drift("aws_security_group", "web")["changes"] == [
-        {"path": 'ingress["tcp 443-443 10.0.0.0/8"]', "declared": None,
-         "live": {"protocol": "tcp", "from_port": 443, "to_port": 443,
-                  "cidr_blocks": ["10.0.0.0/8"], "description": None}}]
+        {
+            "path": 'ingress["tcp 443-443 10.0.0.0/8"]',
+            "declared": None,
+            "live": {
+                "protocol": "tcp",
+                "from_port": 443,
+                "to_port": 443,
+                "cidr_blocks": ["10.0.0.0/8"],
+                "description": None,
+            },
+        }
+    ]
 
 
 def test_missing_and_unmanaged(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
@@ -77,12 +93,17 @@ def test_missing_and_unmanaged(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> 
     s3.create_bucket(Bucket="declared-bucket")
     s3.create_bucket(Bucket="stray-bucket")
     iam.create_role(RoleName="stray-role", AssumeRolePolicyDocument="{}")
-    iam.create_role(RoleName="AWSServiceRoleForSupport", Path="/aws-service-role/support/",
-                    AssumeRolePolicyDocument="{}")
+    iam.create_role(
+        RoleName="AWSServiceRoleForSupport",
+        Path="/aws-service-role/support/",
+        AssumeRolePolicyDocument="{}",
+    )
     aws.client("ec2").create_security_group(GroupName="stray-sg", Description="x")
-    repo.declare({"type": "aws_s3_bucket", "id": "declared-bucket", "spec": {}},
-                 {"type": "aws_s3_bucket", "id": "deleted-bucket", "spec": {"tags": {}}},
-                 {"type": "aws_iam_role", "id": "deleted-role", "spec": {}})
+    repo.declare(
+        {"type": "aws_s3_bucket", "id": "declared-bucket", "spec": {}},
+        {"type": "aws_s3_bucket", "id": "deleted-bucket", "spec": {"tags": {}}},
+        {"type": "aws_iam_role", "id": "deleted-role", "spec": {}},
+    )
     run = scan(write_config(tmp_path, aws.url, repo.path))
     assert run.code == 2
     missing = {(d["type"], d["id"]) for d in run.findings("missing")}
@@ -90,8 +111,11 @@ def test_missing_and_unmanaged(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> 
     unmanaged = {(d["type"], d["id"]) for d in run.findings("unmanaged")}
     sg_id = [d["id"] for d in run.findings("unmanaged") if d["type"] == "aws_security_group"]
     # The default VPC's `default` group and the service-linked role are AWS's own.
-    assert unmanaged == {("aws_s3_bucket", "stray-bucket"), ("aws_iam_role", "stray-role"),
-                         ("aws_security_group", sg_id[0])}
+    assert unmanaged == {
+        ("aws_s3_bucket", "stray-bucket"),
+        ("aws_iam_role", "stray-role"),
+        ("aws_security_group", sg_id[0]),
+    }
     assert run.doc["summary"]["in_sync"] == 1
 
 
@@ -110,14 +134,23 @@ def test_unmanaged_costs_no_detail_calls(aws: Aws, repo: ManifestRepo, tmp_path:
 
 def test_ignore_rules_and_expiry(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
     declared, _ = seed.bucket(aws, "acme-logs")
-    aws.client("s3").put_bucket_tagging(Bucket="acme-logs", Tagging={"TagSet": [
-        {"Key": "team", "Value": "platform"}, {"Key": "cost", "Value": "42"},
-        {"Key": "LastPatched", "Value": "today"}, {"Key": "Owner", "Value": "bob"}]})
+    aws.client("s3").put_bucket_tagging(
+        Bucket="acme-logs",
+        Tagging={
+            "TagSet": [
+                {"Key": "team", "Value": "platform"},
+                {"Key": "cost", "Value": "42"},
+                {"Key": "LastPatched", "Value": "today"},
+                {"Key": "Owner", "Value": "bob"},
+            ]
+        },
+    )
     _, i_decl, _ = seed.instance(aws, "api-1")
     i_decl["instance_type"] = "t3.large"
-    repo.declare({"type": "aws_s3_bucket", "id": "acme-logs", "spec": declared,
-                  "ignore": ["tags.Owner"]},
-                 {"type": "aws_instance", "id": "api-1", "spec": i_decl})
+    repo.declare(
+        {"type": "aws_s3_bucket", "id": "acme-logs", "spec": declared, "ignore": ["tags.Owner"]},
+        {"type": "aws_instance", "id": "api-1", "spec": i_decl},
+    )
     extra = """
         [scan]
         unmanaged = false
@@ -138,10 +171,17 @@ def test_ignore_rules_and_expiry(aws: Aws, repo: ManifestRepo, tmp_path: Path) -
     # Both tag rules apply, so the bucket is in sync; the expired rule no longer hides drift.
     assert run.doc["summary"]["in_sync"] == 1
     assert run.drift("aws_instance", "api-1")["changes"] == [
-        {"path": "instance_type", "declared": "t3.large", "live": "t3.micro"}]
+        {"path": "instance_type", "declared": "t3.large", "live": "t3.micro"}
+    ]
     assert run.doc["expired_ignore_rules"] == [
-        {"type": "aws_instance", "id": "api-*", "path": "instance_type",
-         "reason": "resize trial", "expires": "2020-01-31"}]
+        {
+            "type": "aws_instance",
+            "id": "api-*",
+            "path": "instance_type",
+            "reason": "resize trial",
+            "expires": "2020-01-31",
+        }
+    ]
     table = scan(write_config(tmp_path, aws.url, repo.path, extra=extra))
     assert table.code == 2
 
@@ -155,11 +195,21 @@ def test_two_regions_and_two_accounts(aws: Aws, repo: ManifestRepo, tmp_path: Pa
     iam2.create_role(RoleName="staging-only", AssumeRolePolicyDocument="{}")
     repo.declare(
         {"type": "aws_s3_bucket", "id": "east-bucket", "spec": {"versioning": "Enabled"}},
-        {"type": "aws_s3_bucket", "id": "west-bucket", "region": "eu-west-1",
-         "spec": {"versioning": "Suspended"}},
-        {"type": "aws_s3_bucket", "id": "staging-bucket", "region": "eu-west-1",
-         "account": "staging", "spec": {"tags": {"team": "platform", "cost": "1"}}},
-        {"type": "aws_iam_role", "id": "staging-only", "account": "staging", "spec": {}})
+        {
+            "type": "aws_s3_bucket",
+            "id": "west-bucket",
+            "region": "eu-west-1",
+            "spec": {"versioning": "Suspended"},
+        },
+        {
+            "type": "aws_s3_bucket",
+            "id": "staging-bucket",
+            "region": "eu-west-1",
+            "account": "staging",
+            "spec": {"tags": {"team": "platform", "cost": "1"}},
+        },
+        {"type": "aws_iam_role", "id": "staging-only", "account": "staging", "spec": {}},
+    )
     aws_extra = """
         [[aws.accounts]]
         name = "prod"
