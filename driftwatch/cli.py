@@ -43,7 +43,7 @@ def cli() -> None:
 @click.option("--no-store", is_flag=True, help="Do not write the result to the database.")
 def scan(config_path: str | None, fmt: str, no_store: bool) -> None:
     """Run one scan. Exit 0: no drift; 2: drift found; 1: error."""
-    from driftwatch.report import print_table, to_json
+    from driftwatch.report import print_report, to_json
     from driftwatch.scan import run_scan
     from driftwatch.store import Store
 
@@ -54,10 +54,31 @@ def scan(config_path: str | None, fmt: str, no_store: bool) -> None:
     if fmt == "json":
         click.echo(to_json(result))
     else:
-        print_table(result, Console(highlight=False))
+        print_report(result, Console(highlight=False, soft_wrap=True))
     if result.status == "failed":
         raise SystemExit(EXIT_ERROR)
     raise SystemExit(EXIT_DRIFT if result.has_drift else EXIT_OK)
+
+
+@cli.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    default="demo-work",
+    show_default=True,
+    help="Folder for the demo's Git repo, config and database.",
+)
+def demo(workdir: str) -> None:
+    """Seed a local moto server, declare it in Git with drift, and scan it."""
+    try:
+        from driftwatch.demo import run_demo
+    except ImportError as exc:
+        raise DriftwatchError(
+            f"the demo needs moto[server] ({exc.name} is missing): pip install 'driftwatch[demo]'"
+        ) from None
+    from pathlib import Path
+
+    run_demo(Path(workdir))
 
 
 @cli.command("types")
@@ -65,7 +86,7 @@ def types_cmd() -> None:
     """List the supported resource types with their identity and attributes."""
     import driftwatch.collectors  # noqa: F401
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for name, cls in collectors:
         scope = "global" if cls.is_global else "regional"
         console.print(f"[bold]{name}[/] ({scope}) — id: {cls.identity}")

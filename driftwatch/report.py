@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult, drift_status
@@ -89,12 +88,21 @@ def to_json(result: ScanResult) -> str:
     return json.dumps(to_document(result), indent=2, default=str)
 
 
-def print_table(result: ScanResult, console: Console) -> None:
-    """Resources grouped by kind; changes shown declared → live."""
+def print_report(result: ScanResult, console: Console) -> None:
+    """Resources grouped by kind, plan-style; changes shown declared → live."""
     for kind in (Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED, Kind.NOT_CHECKED):
-        rows = [f for f in result.findings if f.kind == kind]
-        if rows:
-            console.print(_kind_table(kind, rows, result))
+        rows = sorted(
+            (f for f in result.findings if f.kind == kind),
+            key=lambda x: (x.type, x.account, x.region, x.id),
+        )
+        if not rows:
+            continue
+        console.print(f"[bold {_STYLE[kind]}]{_TITLES[kind]} ({len(rows)})[/]")
+        for f in rows:
+            console.print(_headline(kind, f, result))
+            for line in _detail_lines(kind, f):
+                console.print(line)
+        console.print()
     for rule in result.expired_rules:
         console.print(
             f"[yellow]ignore rule expired on {rule.expires}[/]: "
@@ -107,39 +115,32 @@ def print_table(result: ScanResult, console: Console) -> None:
     console.print(_summary_line(result))
 
 
-def _kind_table(kind: Kind, rows: list[Finding], result: ScanResult) -> Table:
-    table = Table(
-        title=f"{_TITLES[kind]} ({len(rows)})",
-        title_style=f"bold {_STYLE[kind]}",
-        title_justify="left",
-        show_lines=kind == Kind.MODIFIED,
-        expand=False,
+_MARK = {Kind.MODIFIED: "~", Kind.MISSING: "-", Kind.UNMANAGED: "+", Kind.NOT_CHECKED: "?"}
+
+
+def _headline(kind: Kind, f: Finding, result: ScanResult) -> str:
+    where = [f"{f.account}/{f.region}"]
+    if f.source:
+        where.append(f.source)
+    if kind.is_drift:
+        where.append(f"since {drift_status(result, f)[1]}")
+    return (
+        f"  [{_STYLE[kind]}]{_MARK[kind]}[/] [bold]{escape(f.type)}[/] {escape(f.id)}"
+        f"  [dim]({escape(', '.join(where))})[/]"
     )
-    for col in ("type", "id", "account/region", "details"):
-        table.add_column(col, overflow="fold")
-    for f in sorted(rows, key=lambda x: (x.type, x.account, x.region, x.id)):
-        table.add_row(
-            escape(f.type),
-            escape(f.id),
-            escape(f"{f.account}/{f.region}"),
-            _details(kind, f, result),
-        )
-    return table
 
 
-def _details(kind: Kind, f: Finding, result: ScanResult) -> str:
+def _detail_lines(kind: Kind, f: Finding) -> list[str]:
     if kind == Kind.NOT_CHECKED:
-        return escape(f.reason or "")
+        return [f"      [dim]{escape(f.reason or '')}[/]"]
     if kind == Kind.UNMANAGED:
-        return escape(json.dumps({k: v for k, v in (f.snapshot or {}).items() if k != "id"}))
-    lines = [f"[dim]{escape(f.source or '')}[/]"]
-    _, first_seen = drift_status(result, f)
-    lines[0] += f" [dim]since {first_seen}[/]"
-    lines += [
-        f"{escape(c.path)}: [green]{escape(_show(c.declared))}[/] → [red]{escape(_show(c.live))}[/]"
+        facts = {k: v for k, v in (f.snapshot or {}).items() if k != "id" and v}
+        return [f"      [dim]{escape(json.dumps(facts))}[/]"] if facts else []
+    return [
+        f"      {escape(c.path)}: [green]{escape(_show(c.declared))}[/] → "
+        f"[red]{escape(_show(c.live))}[/]"
         for c in f.changes
     ]
-    return "\n".join(lines)
 
 
 def _show(value: Any) -> str:

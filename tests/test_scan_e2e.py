@@ -46,7 +46,7 @@ def test_every_type_in_sync(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("rtype", TYPES)
 def test_every_attribute_drifting(aws: Aws, repo: ManifestRepo, tmp_path: Path, rtype: str) -> None:
-    rid, declared, drifted = seed_all(aws)[rtype]
+    rid, _, drifted = seed_all(aws)[rtype]
     repo.declare({"type": rtype, "id": rid, "spec": drifted})
     cfg = write_config(tmp_path, aws.url, repo.path, extra="[scan]\nunmanaged = false\n")
     run = scan(cfg)

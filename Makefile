@@ -1,0 +1,32 @@
+# make demo  — set up .venv and run the demo (moto server on loopback, Git repo, scan)
+# make test  — set up .venv and run lint, type checks and the whole test suite
+# make bench — the scan benchmark (see bench/README.md)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/driftwatch demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check driftwatch tests bench
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/scan_bench.py
+
+clean:
+	rm -rf $(VENV) demo-work .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""compare(): only declared attributes, readable paths, ignore rules with expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from driftwatch.config import IgnoreRule
+from driftwatch.diff import compare, ignore_matcher, join_path, split_path
+from driftwatch.models import Change
+
+TODAY = dt.date(2026, 11, 27)
+
+
+def never(path: str) -> bool:
+    return False
+
+
+def test_equal_canonical_forms_have_no_changes() -> None:
+    assert compare({"a": {"x": 1}}, {"a": {"x": 1}, "extra": 2}, never) == []
+
+
+def test_undeclared_live_attributes_are_not_compared() -> None:
+    assert compare({"tags": {}}, {"tags": {}, "versioning": "Enabled"}, never) == []
+
+
+def test_nested_changes_name_leaf_paths() -> None:
+    changes = compare({"tags": {"a": "1", "b": "2"}}, {"tags": {"a": "1", "c": "3"}}, never)
+    assert changes == [Change("tags.b", "2", None), Change("tags.c", None, "3")]
+
+
+def test_lists_are_shown_whole() -> None:
+    changes = compare({"ids": ["a", "b"]}, {"ids": ["a"]}, never)
+    assert changes == [Change("ids", ["a", "b"], ["a"])]
+    pol_a = {"p": {"Statement": [{"Action": ["x"]}]}}
+    pol_b = {"p": {"Statement": [{"Action": ["y"]}]}}
+    assert compare(pol_a, pol_b, never) == [
+        Change("p.Statement", [{"Action": ["x"]}], [{"Action": ["y"]}])
+    ]
+
+
+def test_paths_with_dots_use_brackets_and_round_trip() -> None:
+    path = join_path(["ingress", "tcp 22-22 10.0.0.0/8", "description"])
+    assert path == 'ingress["tcp 22-22 10.0.0.0/8"].description'
+    assert split_path(path) == ["ingress", "tcp 22-22 10.0.0.0/8", "description"]
+    assert (
+        join_path(["tags", "aws:cloudformation:stack-name"]) == "tags.aws:cloudformation:stack-name"
+    )
+
+
+def test_ignore_rules_by_type_id_path_and_parent() -> None:
+    rules = [
+        IgnoreRule(path="tags.LastPatched", type="aws_*", id="web-*"),
+        IgnoreRule(path="ingress", type="aws_security_group"),
+    ]
+    ignored = ignore_matcher("aws_instance", "web-1", rules, [], TODAY)
+    assert ignored("tags.LastPatched")
+    assert not ignored("tags.Owner")
+    assert not ignore_matcher("aws_instance", "db-1", rules, [], TODAY)("tags.LastPatched")
+    sg = ignore_matcher("aws_security_group", "x", rules, [], TODAY)
+    assert sg('ingress["tcp 22-22 10.0.0.0/8"].description')
+
+
+def test_expired_rules_stop_applying() -> None:
+    rules = [IgnoreRule(path="tags.*", expires=dt.date(2026, 11, 26))]
+    assert not ignore_matcher("t", "i", rules, [], TODAY)("tags.a")
+    rules = [IgnoreRule(path="tags.*", expires=TODAY)]  # valid through its expiry day
+    assert ignore_matcher("t", "i", rules, [], TODAY)("tags.a")
+
+
+def test_per_resource_globs() -> None:
+    ignored = ignore_matcher("t", "i", [], ["tags.Cost*"], TODAY)
+    changes = compare(
+        {"tags": {"CostCenter": "1", "team": "a"}},
+        {"tags": {"CostCenter": "2", "team": "b"}},
+        ignored,
+    )
+    assert changes == [Change("tags.team", "a", "b")]

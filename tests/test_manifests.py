@@ -1,0 +1,79 @@
+"""Manifest parsing: both file shapes, defaults, and problems reported with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import driftwatch.collectors  # noqa: F401
+from driftwatch.config import load_config
+from driftwatch.declared.manifests import parse_manifests
+from driftwatch.errors import ManifestError
+
+
+@pytest.fixture
+def cfg(tmp_path: Path):
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(
+        "[git]\nurl = 'x'\n[aws]\nregions = ['eu-west-1', 'us-east-1']\n"
+        "[[aws.accounts]]\nname = 'prod'\n[[aws.accounts]]\nname = 'dev'\n"
+    )
+    return load_config(path)
+
+
+def parse(cfg, **files: str):
+    return parse_manifests(
+        [(k.replace("__", "/") + ".yaml", v.encode()) for k, v in files.items()], cfg
+    )
+
+
+def test_both_shapes_and_defaults(cfg) -> None:
+    res = parse(
+        cfg,
+        a="resources:\n  - type: aws_s3_bucket\n    id: logs\n    spec: {tags: {team: x}}\n",
+        b="type: aws_iam_role\nid: app\naccount: dev\nignore: ['tags.*']\n",
+    )
+    bucket, role = res
+    assert (bucket.account, bucket.region, bucket.line, bucket.source) == (
+        "prod",
+        "eu-west-1",
+        2,
+        "a.yaml",
+    )
+    assert bucket.spec == {"tags": {"team": "x"}}
+    assert (role.account, role.region, role.ignore) == ("dev", "global", ["tags.*"])
+
+
+def test_plain_values_not_yaml_types(cfg) -> None:
+    [res] = parse(
+        cfg,
+        a="type: aws_iam_role\nid: 42\nspec:\n  max_session_duration: 3600\n"
+        "  tags: {since: 2024-01-01, n: 1.5}\n",
+    )
+    assert res.id == "42"
+    assert type(res.spec["max_session_duration"]) is int
+    assert res.spec["tags"] == {"since": "2024-01-01", "n": 1.5}
+
+
+def test_empty_files_and_lists_are_fine(cfg) -> None:
+    assert parse(cfg, a="", b="resources: []\n", c="resources:\n") == []
+
+
+def test_every_problem_is_reported_at_once(cfg) -> None:
+    with pytest.raises(ManifestError) as err:
+        parse(
+            cfg,
+            a="resources:\n  - type: nope\n    id: x\n  - type: aws_s3_bucket\n"
+            "    spec: {versioning: 1}\n  - 3\n",
+        )
+    problems = err.value.problems
+    assert problems[0].startswith("a.yaml:2: unknown type 'nope'")
+    assert "a.yaml:4: `id` must be a non-empty string" in problems
+    assert any(p.startswith("a.yaml:5: aws_s3_bucket.versioning") for p in problems)
+    assert "a.yaml:6: a resource must be a mapping, got int" in problems
+
+
+def test_no_files_is_an_error(cfg) -> None:
+    with pytest.raises(ManifestError, match="no manifest files"):
+        parse_manifests([], cfg)

@@ -1,0 +1,26 @@
+"""A non-editable build ships the package, its templates and static files, and the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_wheel_ships_templates_static_and_entry_point(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("driftwatch-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "driftwatch/templates/base.html" in names
+    assert "driftwatch/static/driftwatch.css" in names
+    assert "driftwatch/collectors/s3.py" in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "driftwatch = driftwatch.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -1,0 +1,176 @@
+"""Canonical forms: equal things compare equal, different things do not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from driftwatch.schema import Bool, Int, Policy, PolicyMap, Rules, Str, StrSet, Struct, Tags
+
+
+def canon(kind, value, **ctx):
+    return kind.canonical(value, ctx)
+
+
+def test_policy_statement_order_and_scalar_lists() -> None:
+    a = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:Delete*", "Resource": ["*"]},
+        ],
+    }
+    b = json.dumps(
+        {
+            "Statement": [
+                {"Resource": ["*"], "Action": "s3:Delete*", "Effect": "Deny"},
+                {"Resource": "*", "Effect": "Allow", "Action": ["s3:List*", "s3:Get*"]},
+            ],
+            "Version": "2012-10-17",
+        }
+    )
+    assert canon(Policy(), a) == canon(Policy(), b)
+
+
+def test_policy_single_statement_object_and_principals() -> None:
+    a = {
+        "Statement": {
+            "Effect": "Allow",
+            "Principal": {"AWS": "111111111111"},
+            "Action": "sts:AssumeRole",
+        }
+    }
+    b = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ["arn:aws:iam::111111111111:root"]},
+                "Action": ["sts:AssumeRole"],
+            }
+        ]
+    }
+    assert canon(Policy(), a) == canon(Policy(), b)
+    assert canon(Policy(), {"Statement": [{"Principal": {"AWS": "*"}}]}) == canon(
+        Policy(), {"Statement": [{"Principal": "*"}]}
+    )
+
+
+def test_policy_conditions_compare_as_string_sets() -> None:
+    a = {"Statement": [{"Condition": {"Bool": {"aws:SecureTransport": False}}}]}
+    b = {"Statement": [{"Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}]}
+    assert canon(Policy(), a) == canon(Policy(), b)
+
+
+def test_policy_real_differences_stay() -> None:
+    a = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    b = {"Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}
+    assert canon(Policy(), a) != canon(Policy(), b)
+    assert canon(Policy(), None) is None and canon(Policy(), "") is None
+
+
+def test_tags_mapping_and_aws_tagset_with_string_values() -> None:
+    assert canon(Tags(), [{"Key": "n", "Value": "1"}, {"Key": "b", "Value": "true"}]) == canon(
+        Tags(), {"n": 1, "b": True}
+    )
+    assert canon(Tags(), None) == {} == canon(Tags(), [])
+
+
+def test_rules_explode_merge_and_ignore_order() -> None:
+    one = [
+        {
+            "protocol": "tcp",
+            "from_port": 22,
+            "to_port": 22,
+            "cidr_blocks": ["10.0.0.0/8", "10.1.0.0/16"],
+            "ipv6_cidr_blocks": ["::/0"],
+        }
+    ]
+    many = [
+        {"protocol": "6", "from_port": 22, "to_port": 22, "ipv6_cidr_blocks": ["::/0"]},
+        {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["10.1.0.0/16"]},
+        {"protocol": "TCP", "from_port": 22, "to_port": 22, "cidr_blocks": ["10.0.0.0/8"]},
+    ]
+    assert canon(Rules(), one) == canon(Rules(), many)
+    assert list(canon(Rules(), one)) == [
+        "tcp 22-22 10.0.0.0/8",
+        "tcp 22-22 10.1.0.0/16",
+        "tcp 22-22 ::/0",
+    ]
+
+
+def test_rules_all_traffic_and_self_reference() -> None:
+    aws_side = [{"protocol": "-1", "from_port": None, "to_port": None, "security_groups": ["sg-1"]}]
+    declared = [{"protocol": "all", "from_port": 0, "to_port": 0, "self": True}]
+    assert canon(Rules(), aws_side, self_id="sg-1") == canon(Rules(), declared, self_id="sg-1")
+
+
+def test_rules_description_is_part_of_the_value() -> None:
+    a = canon(
+        Rules(),
+        [
+            {
+                "protocol": "tcp",
+                "from_port": 1,
+                "to_port": 1,
+                "cidr_blocks": ["x"],
+                "description": "",
+            }
+        ],
+    )
+    b = canon(Rules(), [{"protocol": "tcp", "from_port": 1, "to_port": 1, "cidr_blocks": ["x"]}])
+    c = canon(
+        Rules(),
+        [
+            {
+                "protocol": "tcp",
+                "from_port": 1,
+                "to_port": 1,
+                "cidr_blocks": ["x"],
+                "description": "ssh",
+            }
+        ],
+    )
+    assert a == b != c
+
+
+def test_struct_fills_defaults() -> None:
+    kind = Struct({"a": (Bool(), False), "b": (Bool(), False)})
+    assert canon(kind, {"a": True}) == canon(kind, {"a": True, "b": False})
+    assert canon(Struct({"x": (Str(), None)}, nullable=True), None) is None
+
+
+def test_strset_and_policy_map() -> None:
+    assert canon(StrSet(), ["b", "a", "b"]) == ["a", "b"]
+    assert canon(PolicyMap(), {"p": '{"Statement": {"Action": "a"}}'}) == canon(
+        PolicyMap(), {"p": {"Statement": [{"Action": ["a"]}]}}
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,value,problem",
+    [
+        (Int(), "3600", "must be an integer"),
+        (Int(), True, "must be an integer"),
+        (Bool(), "yes", "must be true or false"),
+        (Str(choices=("A", "B")), "C", "must be one of A, B"),
+        (Tags(), ["a"], "mapping of tag key"),
+        (Tags(), {"a": {"b": 1}}, "scalar value"),
+        (StrSet(), "sg-1", "list of strings"),
+        (Policy(), "{not json", "not valid JSON"),
+        (Policy(), "[1]", "JSON object"),
+        (PolicyMap(), {"p": 3}, "policy 'p'"),
+        (Struct({"a": (Bool(), False)}), {"b": True}, "unknown key 'b'"),
+        (Rules(), [{"from_port": 1}], "needs a protocol"),
+        (Rules(), [{"protocol": "tcp", "from_port": 1, "to_port": 1}], "needs at least one source"),
+        (Rules(), [{"protocol": "tcp", "cidr": ["x"]}], "unknown key"),
+    ],
+)
+def test_checks_name_the_problem(kind, value, problem) -> None:
+    assert problem in (kind.check(value) or "")
+
+
+def test_valid_values_pass_checks() -> None:
+    assert Str(empty_is_null=True).check(None) is None
+    assert Rules().check([{"protocol": "-1", "self": True}]) is None
+    assert Policy().check('{"Statement": []}') is None
