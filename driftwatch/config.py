@@ -6,12 +6,14 @@ import datetime as dt
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from driftwatch.errors import ConfigError
+from driftwatch.paths import path_matches
 
 DEFAULT_CONFIG = "driftwatch.toml"
 _ENV_REF = re.compile(r"\$\{(DRIFTWATCH_[A-Z0-9_]+)\}")
@@ -72,18 +74,12 @@ class IgnoreRule:
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and today > self.expires
 
-    def matches(self, rtype: str, rid: str, attr_path: str) -> bool:
+    def matches(self, rtype: str, rid: str, parts: Sequence[str]) -> bool:
         return (
             fnmatchcase(rtype, self.type)
             and fnmatchcase(rid, self.id)
-            and path_matches(self.path, attr_path)
+            and path_matches(self.path, parts)
         )
-
-
-def path_matches(pattern: str, attr_path: str) -> bool:
-    """True when a glob names this attribute path or one of its parents."""
-    parts = attr_path.split(".")
-    return any(fnmatchcase(".".join(parts[:n]), pattern) for n in range(1, len(parts) + 1))
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:
         url = str(r.base / local)
     return GitConfig(
         url=url,
-        branch=r.string(t, "git", "branch", "main"),
+        branch=r.string(t, "git", "branch", "main", required="branch" in t),
         path=r.string(t, "git", "path", "").strip("/"),
     )
 

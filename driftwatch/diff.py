@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from driftwatch.collectors.base import Collector
-from driftwatch.config import IgnoreRule, path_matches
+from driftwatch.config import IgnoreRule
 from driftwatch.models import Change, DeclaredResource, Finding, Kind, LiveResource
+from driftwatch.paths import join_path, path_matches, split_path
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/@+=\-]+$")
 Ignored = Callable[[str], bool]
-
-
-def join_path(parts: Sequence[Any]) -> str:
-    """['tags', 'team'] → 'tags.team'; keys with dots or spaces go in brackets: 'tags["a.b"]'."""
-    out = ""
-    for p in parts:
-        key = str(p)
-        out += (f".{key}" if out else key) if _PLAIN_KEY.match(key) else f'["{key}"]'
-    return out
-
-
-def split_path(path: str) -> list[str]:
-    return [a or b for a, b in re.findall(r'\["([^"]*)"\]|([^.\[\]]+)', path)]
 
 
 def ignore_matcher(
@@ -37,9 +23,9 @@ def ignore_matcher(
     active = [r for r in rules if not r.expired(today)]
 
     def ignored(path: str) -> bool:
-        dotted = ".".join(split_path(path))
-        return any(path_matches(g, dotted) for g in local) or any(
-            r.matches(rtype, rid, dotted) for r in active
+        parts = split_path(path)
+        return any(path_matches(g, parts) for g in local) or any(
+            r.matches(rtype, rid, parts) for r in active
         )
 
     return ignored

@@ -64,18 +64,21 @@ def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
         raise
 
 
+def check_types(cfg: Config) -> None:
+    """Unknown names in `scan.types` are a config error listing the known types."""
+    for rtype in cfg.scan.types:
+        if rtype not in collectors:
+            known = ", ".join(collectors.names())
+            raise ConfigError(
+                str(cfg.source), "scan.types", f"unknown resource type {rtype!r}; known: {known}"
+            )
+
+
 def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan]:
     """Watched scopes (for unmanaged detection) plus every scope something is declared in."""
     plans: dict[Scope, ScopePlan] = {}
     if cfg.scan.unmanaged:
         types = list(cfg.scan.types) or collectors.names()
-        for rtype in types:
-            if rtype not in collectors:
-                raise ConfigError(
-                    str(cfg.source),
-                    "scan.types",
-                    f"unknown resource type {rtype!r}; known: {', '.join(collectors.names())}",
-                )
         for account in cfg.aws.accounts:
             for rtype in types:
                 regions = [GLOBAL_REGION] if collectors.get(rtype).is_global else account.regions
@@ -148,6 +151,7 @@ def run_scan(
     cfg: Config, store: Store | None, on_progress: Callable[[Progress], None] | None = None
 ) -> ScanResult:
     """Run one scan; with a store, persist it (a failed scan is recorded, then re-raised)."""
+    check_types(cfg)
     started, t0 = now_iso(), time.monotonic()
     try:
         commit, declared = load_declared(cfg)

@@ -220,6 +220,9 @@ class Rules(Kind):
                 )
             if "protocol" not in rule:
                 return f"rule {i} needs a protocol"
+            problem = _ports_problem(rule)
+            if problem:
+                return f"rule {i} {problem}"
             for k in _SOURCES:
                 if StrSet().check(rule.get(k)):
                     return f"rule {i} key {k!r} must be a list of strings"
@@ -242,6 +245,16 @@ class Rules(Kind):
             if rule.get("self"):
                 out[f"{proto} {lo}-{hi} self"] = _atomic(proto, lo, hi, "self", "self", desc)
         return dict(sorted(out.items()))
+
+
+def _ports_problem(rule: dict[str, Any]) -> str | None:
+    if _PROTOCOLS.get(str(rule["protocol"]).lower()) == "-1":
+        return None  # all traffic: ports are ignored, as AWS does
+    for key in ("from_port", "to_port"):
+        value = rule.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"needs an integer {key} (protocol {rule['protocol']!r}), got {_show(value)}"
+    return None
 
 
 def _atomic(proto: str, lo: Any, hi: Any, src_key: str, src: str, desc: Any) -> dict[str, Any]:
@@ -306,6 +319,8 @@ def _str_set(v: Any) -> list[str]:
 
 
 def _scalar_str(v: Any) -> str:
+    if v is None:  # `Owner:` in YAML is null; AWS stores an empty tag value
+        return ""
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from driftwatch.config import IgnoreRule
-from driftwatch.diff import compare, ignore_matcher, join_path, split_path
+from driftwatch.diff import compare, ignore_matcher
 from driftwatch.models import Change
+from driftwatch.paths import join_path, split_path
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -58,6 +59,19 @@ def test_ignore_rules_by_type_id_path_and_parent() -> None:
     assert not ignore_matcher("aws_instance", "db-1", rules, [], TODAY)("tags.LastPatched")
     sg = ignore_matcher("aws_security_group", "x", rules, [], TODAY)
     assert sg('ingress["tcp 22-22 10.0.0.0/8"].description')
+
+
+def test_a_path_copied_from_a_report_works_as_a_rule() -> None:
+    rules = [
+        IgnoreRule(path='ingress["tcp 22-22 10.0.0.0/8"].description'),
+        IgnoreRule(path='egress["tcp 1-*"]'),
+    ]
+    ignored = ignore_matcher("aws_security_group", "web", rules, [], TODAY)
+    assert ignored('ingress["tcp 22-22 10.0.0.0/8"].description')
+    assert not ignored('ingress["tcp 22-22 10.0.0.0/8"]')  # the rule itself still compares
+    assert not ignored('ingress["tcp 22-22 10.1.0.0/16"].description')
+    assert ignored('egress["tcp 1-65535 0.0.0.0/0"]')
+    assert not ignore_matcher("t", "i", [IgnoreRule(path="tags.*")], [], TODAY)("tagsX")
 
 
 def test_expired_rules_stop_applying() -> None:

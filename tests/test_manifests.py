@@ -71,7 +71,7 @@ def test_every_problem_is_reported_at_once(cfg) -> None:
     assert problems[0].startswith("a.yaml:2: unknown type 'nope'")
     assert "a.yaml:4: `id` must be a non-empty string" in problems
     assert any(p.startswith("a.yaml:5: aws_s3_bucket.versioning") for p in problems)
-    assert "a.yaml:6: a resource must be a mapping, got int" in problems
+    assert "a.yaml:6: a resource must be a mapping, got a number" in problems
 
 
 def test_no_files_is_an_error(cfg) -> None:

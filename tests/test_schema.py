@@ -174,3 +174,22 @@ def test_valid_values_pass_checks() -> None:
     assert Str(empty_is_null=True).check(None) is None
     assert Rules().check([{"protocol": "-1", "self": True}]) is None
     assert Policy().check('{"Statement": []}') is None
+
+
+def test_null_tag_value_is_the_empty_string() -> None:
+    assert canon(Tags(), {"Owner": None}) == canon(Tags(), [{"Key": "Owner", "Value": ""}])
+
+
+@pytest.mark.parametrize(
+    "rule,problem",
+    [
+        (
+            {"protocol": "tcp", "from_port": "22", "to_port": 22, "cidr_blocks": ["x"]},
+            "needs an integer from_port",
+        ),
+        ({"protocol": "udp", "cidr_blocks": ["x"]}, "needs an integer from_port"),
+    ],
+)
+def test_rule_ports_are_integers_unless_all_traffic(rule, problem) -> None:
+    assert problem in Rules().check([rule])
+    assert Rules().check([{"protocol": "-1", "cidr_blocks": ["x"]}]) is None

@@ -25,7 +25,8 @@ class GitSource:
 
     def __init__(self, cfg: GitConfig, cache_root: Path) -> None:
         self.cfg = cfg
-        digest = hashlib.sha256(cfg.url.encode()).hexdigest()[:16]
+        # Keyed by the URL without credentials, so rotating a token reuses the cache.
+        digest = hashlib.sha256(redact(cfg.url).encode()).hexdigest()[:16]
         self.cache = cache_root / "git" / digest
 
     def fetch(self) -> str:
@@ -33,7 +34,14 @@ class GitSource:
         ref = f"refs/remotes/origin/{self.cfg.branch}"
         try:
             repo = self._repo()
-            repo.git.fetch("--prune", "--no-tags", "origin", f"+refs/heads/{self.cfg.branch}:{ref}")
+            # Fetch from the URL itself rather than a configured remote, and skip
+            # FETCH_HEAD, so a token in the URL is never written to the cache.
+            repo.git.fetch(
+                "--no-tags",
+                "--no-write-fetch-head",
+                self.cfg.url,
+                f"+refs/heads/{self.cfg.branch}:{ref}",
+            )
             return repo.commit(ref).hexsha
         except git.GitCommandError as exc:
             detail = _first_error_line(exc)
@@ -43,13 +51,9 @@ class GitSource:
 
     def _repo(self) -> git.Repo:
         if (self.cache / "HEAD").exists():
-            repo = git.Repo(self.cache)
-            repo.git.remote("set-url", "origin", self.cfg.url)
-            return repo
+            return git.Repo(self.cache)
         self.cache.mkdir(parents=True, exist_ok=True)
-        repo = git.Repo.init(self.cache, bare=True)
-        repo.git.remote("add", "origin", self.cfg.url)
-        return repo
+        return git.Repo.init(self.cache, bare=True)
 
     def files(self, commit: str, suffixes: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
         """(path, content) of files under `git.path` at `commit`, skipping dot-folders."""
@@ -68,7 +72,8 @@ class GitSource:
         for item in tree.traverse():
             if isinstance(item, git.Blob):
                 path = str(item.path)
-                if path.endswith(suffixes) and not _hidden(path):
+                inside = path[len(self.cfg.path) + 1 :] if self.cfg.path else path
+                if path.endswith(suffixes) and not _hidden(inside):
                     yield path, item.data_stream.read()
 
 
@@ -77,6 +82,6 @@ def _hidden(path: str) -> bool:
 
 
 def _first_error_line(exc: git.GitCommandError) -> str:
-    text = str(exc.stderr or exc).strip().strip("'").replace("stderr:", "").strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    text = str(exc.stderr or exc).replace("stderr:", "")
+    lines = [ln.strip().strip("'").strip() for ln in text.splitlines() if ln.strip().strip("'")]
     return redact(lines[-1] if lines else str(exc))

@@ -86,7 +86,7 @@ def _resource(
 ) -> DeclaredResource | None:
     where = f"{path}:{line}"
     if not isinstance(item, dict):
-        problems.append(f"{where}: a resource must be a mapping, got {type(item).__name__}")
+        problems.append(f"{where}: a resource must be a mapping, got {_kind_name(item)}")
         return None
     before = len(problems)
     for key in item:
@@ -180,6 +180,14 @@ def _duplicates(resources: list[DeclaredResource]) -> list[str]:
         else:
             seen[key] = res
     return problems
+
+
+def _kind_name(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
 def plain(value: Any) -> Any:
