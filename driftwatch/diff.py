@@ -58,6 +58,26 @@ def _deep_changes(name: str, want: Any, have: Any) -> list[Change]:
     ]
 
 
+HIDDEN, HIDDEN_CHANGED = "(hidden)", "(hidden: differs)"
+
+
+def _hide_secret(change: Change, collector: Collector) -> Change:
+    """Secret attributes keep their path but never a value, not even a digest."""
+    attr = collector.attributes.get(split_path(change.path)[0])
+    if attr is None or not attr.kind.secret:
+        return change
+    declared, live = _mask(change.declared), _mask(change.live)
+    if live == HIDDEN and declared == HIDDEN:
+        live = HIDDEN_CHANGED
+    return Change(change.path, declared, live)
+
+
+def _mask(value: Any) -> Any:
+    if value is None:
+        return None
+    return {k: HIDDEN for k in value} if isinstance(value, dict) else HIDDEN
+
+
 def _get(value: Any, parts: Sequence[Any]) -> Any:
     for p in parts:
         if not isinstance(value, dict) or p not in value:
@@ -78,7 +98,7 @@ def diff_resource(
     want = collector.canonical(declared.spec, ctx)
     have = collector.canonical({k: live.attrs.get(k) for k in declared.spec}, ctx)
     ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today)
-    changes = compare(want, have, ignored)
+    changes = [_hide_secret(c, collector) for c in compare(want, have, ignored)]
     return Finding(
         Kind.MODIFIED if changes else Kind.IN_SYNC,
         declared.type,

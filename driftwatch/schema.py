@@ -7,6 +7,7 @@ exploded into one entry per source and keyed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class Kind:
     """Base attribute kind. `check` returns an error message or None."""
 
     label = "value"
+    secret = False  # values are compared by digest and never stored or shown
 
     def check(self, value: Any) -> str | None:
         return None
@@ -188,6 +190,28 @@ class Struct(Kind):
             k: kind.canonical(value.get(k, default), ctx)
             for k, (kind, default) in self.fields.items()
         }
+
+
+@dataclass(frozen=True)
+class SecretMap(Kind):
+    """A mapping whose values are secrets (e.g. Lambda environment): compared by digest only.
+
+    The canonical form replaces every value by a SHA-256 digest, so snapshots and
+    changes never hold a value; reports say a key was added, removed or changed.
+    """
+
+    label = "mapping of name to value (values never stored or shown)"
+    secret = True
+
+    def check(self, value: Any) -> str | None:
+        return Tags().check(value)
+
+    def canonical(self, value: Any, ctx: Ctx) -> Any:
+        return {str(k): secret_digest(_scalar_str(v)) for k, v in (value or {}).items()}
+
+
+def secret_digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(b"driftwatch\x00" + value.encode()).hexdigest()
 
 
 _PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}

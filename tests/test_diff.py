@@ -89,3 +89,43 @@ def test_per_resource_globs() -> None:
         ignored,
     )
     assert changes == [Change("tags.team", "a", "b")]
+
+
+def test_secret_values_are_compared_but_never_shown() -> None:
+    from typing import ClassVar
+
+    from driftwatch.collectors.base import Collector
+    from driftwatch.diff import diff_resource
+    from driftwatch.models import DeclaredResource, LiveResource
+    from driftwatch.schema import Attr, SecretMap
+
+    class Fn(Collector):
+        """A test type with a secret mapping."""
+
+        type = "test_fn"
+        attributes: ClassVar = {"environment": Attr(SecretMap(), "list", "env")}
+
+    decl = DeclaredResource(
+        "test_fn",
+        "f",
+        "a",
+        "r",
+        {"environment": {"DB_PASSWORD": "hunter2", "MODE": "prod", "GONE": "x"}},
+        "m.yaml",
+    )
+    live = LiveResource(
+        "test_fn",
+        "f",
+        "a",
+        "r",
+        attrs={"environment": {"DB_PASSWORD": "hunter3", "MODE": "prod", "NEW": "y"}},
+    )
+    finding = diff_resource(Fn(), decl, live, [], TODAY)
+    assert [(c.path, c.declared, c.live) for c in finding.changes] == [
+        ("environment.DB_PASSWORD", "(hidden)", "(hidden: differs)"),
+        ("environment.GONE", "(hidden)", None),
+        ("environment.NEW", None, "(hidden)"),
+    ]
+    text = repr(finding)
+    assert "hunter" not in text and "prod" not in text and "y'" not in text
+    assert all(v.startswith("sha256:") for v in finding.snapshot["environment"].values())
