@@ -97,8 +97,10 @@ def diff_resource(
     ctx = collector.context(live)
     want = collector.canonical(declared.spec, ctx)
     have = collector.canonical({k: live.attrs.get(k) for k in declared.spec}, ctx)
-    ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today)
-    changes = [_hide_secret(c, collector) for c in compare(want, have, ignored)]
+    changes: list[Change] = []
+    if want != have:  # the fast path: most resources are in sync
+        ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today)
+        changes = [_hide_secret(c, collector) for c in compare(want, have, ignored)]
     return Finding(
         Kind.MODIFIED if changes else Kind.IN_SYNC,
         declared.type,

@@ -7,6 +7,7 @@ exploded into one entry per source and keyed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -96,7 +97,9 @@ class Tags(Kind):
         if not value:
             return {}
         if isinstance(value, list):  # AWS TagSet / Tags: [{Key, Value}]
-            return {str(t["Key"]): str(t.get("Value", "")) for t in value}
+            return {t["Key"]: t.get("Value", "") for t in value}
+        if all(type(v) is str for v in value.values()):
+            return value
         return {str(k): _scalar_str(v) for k, v in value.items()}
 
 
@@ -293,19 +296,36 @@ _LIST_KEYS = ("Action", "NotAction", "Resource", "NotResource")
 
 
 def canonical_policy(doc: Any) -> Any:
-    """Normalise a policy document: statement order, string vs one-element list, key order."""
+    """Normalise a policy document: statement order, string vs one-element list, key order.
+
+    Canonical forms are shared and must be treated as read-only: documents that
+    arrive as JSON text (the live side) are memoised, since accounts repeat them.
+    """
     if doc is None or doc == "":
         return None
     if isinstance(doc, str):
-        doc = json.loads(doc)
-    out = dict(doc)
-    if "Statement" in out:
-        stmts = out["Statement"]
-        stmts = [stmts] if isinstance(stmts, dict) else list(stmts)
-        out["Statement"] = sorted(
-            (_statement(s) for s in stmts), key=lambda s: json.dumps(s, sort_keys=True)
-        )
-    return _sorted_keys(out)
+        return _policy_text(doc)
+    return _canonical_doc(doc)
+
+
+@functools.lru_cache(maxsize=16384)
+def _policy_text(text: str) -> Any:
+    return _canonical_doc(json.loads(text))
+
+
+def _canonical_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)  # dict equality ignores key order: no need to sort keys
+    stmts = out.get("Statement")
+    if isinstance(stmts, dict):
+        out["Statement"] = [_statement(stmts)]
+    elif isinstance(stmts, list):
+        norm = [_statement(x) for x in stmts]
+        out["Statement"] = norm if len(norm) < 2 else sorted(norm, key=_statement_key)
+    return out
+
+
+def _statement_key(stmt: dict[str, Any]) -> str:
+    return json.dumps(stmt, sort_keys=True, default=str)
 
 
 def _statement(stmt: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +358,11 @@ def _principal(p: Any) -> Any:
 
 
 def _str_set(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v]
     items = v if isinstance(v, list) else [v]
+    if all(isinstance(x, str) for x in items):
+        return sorted(set(items))
     return sorted({_scalar_str(x) for x in items})
 
 
@@ -348,14 +372,6 @@ def _scalar_str(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
-
-
-def _sorted_keys(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _sorted_keys(v[k]) for k in sorted(v)}
-    if isinstance(v, list):
-        return [_sorted_keys(x) for x in v]
-    return v
 
 
 def _show(value: Any) -> str:

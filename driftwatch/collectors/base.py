@@ -57,10 +57,9 @@ class Collector:
         return result
 
     def canonical(self, attrs: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+        spec = self.attributes
         return {
-            name: self.attributes[name].kind.canonical(value, ctx)
-            for name, value in attrs.items()
-            if name in self.attributes
+            name: spec[name].kind.canonical(v, ctx) for name, v in attrs.items() if name in spec
         }
 
     def summary(self, live: LiveResource) -> dict[str, Any]:
