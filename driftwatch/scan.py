@@ -18,6 +18,8 @@ from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DriftwatchError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, Finding, Kind, Scope, ScopeError
 from driftwatch.registry import collectors
+from driftwatch.schema import use_secret_key
+from driftwatch.secretkey import load_or_create_key
 from driftwatch.store import ScanRecord, Store, finding_fingerprint
 
 
@@ -152,6 +154,7 @@ def run_scan(
 ) -> ScanResult:
     """Run one scan; with a store, persist it (a failed scan is recorded, then re-raised)."""
     check_types(cfg)
+    use_secret_key(load_or_create_key(cfg.storage.data_dir))
     started, t0 = now_iso(), time.monotonic()
     try:
         commit, declared = load_declared(cfg)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,8 +215,18 @@ class SecretMap(Kind):
         return {str(k): secret_digest(_scalar_str(v)) for k, v in (value or {}).items()}
 
 
+_secret_key = secrets.token_bytes(32)  # replaced by the installation's key at scan start
+
+
+def use_secret_key(key: bytes) -> None:
+    """Digest secrets with this installation's key (see secrets.load_or_create_key)."""
+    global _secret_key
+    _secret_key = key
+
+
 def secret_digest(value: str) -> str:
-    return "sha256:" + hashlib.sha256(b"driftwatch\x00" + value.encode()).hexdigest()
+    """A keyed digest: without the key file, stored digests cannot be brute-forced."""
+    return "hmac-sha256:" + hmac.new(_secret_key, value.encode(), hashlib.sha256).hexdigest()
 
 
 _PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}

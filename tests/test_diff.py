@@ -128,4 +128,4 @@ def test_secret_values_are_compared_but_never_shown() -> None:
     ]
     text = repr(finding)
     assert "hunter" not in text and "prod" not in text and "y'" not in text
-    assert all(v.startswith("sha256:") for v in finding.snapshot["environment"].values())
+    assert all(v.startswith("hmac-sha256:") for v in finding.snapshot["environment"].values())

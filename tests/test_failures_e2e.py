@@ -365,7 +365,7 @@ def test_ambiguous_names_are_not_checked(aws: Aws, repo: ManifestRepo, tmp_path:
         ),
         (
             "[git]\nurl = 'x'\n[scan]\ntypes = ['aws_s3']\n",
-            "[scan.types]: unknown resource type 'aws_s3'; known: aws_iam_role",
+            "[scan.types]: unknown resource type 'aws_s3'; known: aws_",
         ),
     ],
 )

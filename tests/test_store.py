@@ -75,3 +75,11 @@ def test_same_changes_add_no_event(tmp_path: Path) -> None:
     [row] = drifts.values()
     assert (row["first_seen"], row["last_seen"]) == ("t1", "t2")
     assert [e["event"] for e in store.events()] == ["opened"]
+
+
+def test_secret_key_is_created_once_private(tmp_path: Path) -> None:
+    from driftwatch.secretkey import load_or_create_key
+
+    key = load_or_create_key(tmp_path / "data")
+    assert load_or_create_key(tmp_path / "data") == key and len(key) == 32
+    assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,33 @@
+"""The installation's key for digesting secret attribute values (never stored in the DB)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from driftwatch.errors import StoreError
+
+KEY_FILE = "secret.key"
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """Read `<data_dir>/secret.key`, creating it (mode 0600) on first use."""
+    path = data_dir / KEY_FILE
+    try:
+        if path.exists():
+            key = path.read_bytes()
+            if len(key) != 32:
+                raise StoreError(
+                    f"{path} is not a driftwatch key (expected 32 bytes); "
+                    "delete it to create a new one"
+                )
+            return key
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+    except OSError as exc:
+        raise StoreError(f"cannot read or create the secret key {path}: {exc}") from None
