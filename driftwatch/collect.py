@@ -77,6 +77,8 @@ class Collection:
                     task = pending.pop(fut)
                     if task[0] == "list":
                         pending.update(self._listed(pool, fut, task[1], out))
+                    elif task[0] == "batch":
+                        pending.update(self._batched(pool, fut, task[1], task[2], out))
                     else:
                         self._detailed(fut, task[1], task[2], out)
                 self._report()
@@ -105,7 +107,7 @@ class Collection:
         out.live[plan.scope] = live
         self.progress.resources_read += len(live)
         collector = collectors.get(plan.scope.type)()
-        tasks: dict[Future[Any], tuple[Any, ...]] = {}
+        reads: list[tuple[DeclaredResource, LiveResource, list[str]]] = []
         for res in plan.declared:
             found = collector.match(res, live)
             out.claimed[id(res)] = found  # ambiguous matches are claimed too: never unmanaged
@@ -114,10 +116,81 @@ class Collection:
                 out.unchecked[id(res)] = f"ambiguous: {res.id!r} matches {ids}"
             elif found:
                 out.matches[id(res)] = found[0]
-                for source in collector.sources_for(list(res.spec)):
-                    f = pool.submit(collector.read, source, self._client(collector, plan), found[0])
-                    tasks[f] = ("detail", res, collector)
+                reads.append((res, found[0], collector.sources_for(list(res.spec))))
+        batch = self._batch(collector, reads, len(live))
+        tasks = self._submit_reads(pool, collector, plan, reads, skip=set(batch))
+        if batch:
+            f = pool.submit(
+                collector.read_batch,
+                self._client(collector, plan),
+                {lv.id for _, lv, _ in batch.values()},
+            )
+            tasks[f] = ("batch", plan, list(batch.values()))
         return tasks
+
+    def _batch(
+        self, collector: Collector, reads: list[Any], listed: int
+    ) -> dict[int, tuple[DeclaredResource, LiveResource, list[str]]]:
+        """The reads one batch call should serve instead (keyed by id of the declaration)."""
+        if not collector.batch_sources:
+            return {}
+        wanted = {lv.id: [s for s in srcs if s in collector.batch_sources] for _, lv, srcs in reads}
+        wanted = {k: v for k, v in wanted.items() if v}
+        if not wanted or not collector.batch_worthwhile(wanted, listed):
+            return {}
+        return {
+            id(res): (res, lv, [s for s in srcs if s in collector.batch_sources])
+            for res, lv, srcs in reads
+            if lv.id in wanted
+        }
+
+    def _submit_reads(
+        self,
+        pool: ThreadPoolExecutor,
+        collector: Collector,
+        plan: ScopePlan,
+        reads: list[Any],
+        skip: set[int],
+    ) -> dict[Future[Any], tuple[Any, ...]]:
+        tasks: dict[Future[Any], tuple[Any, ...]] = {}
+        client = self._client(collector, plan)
+        for res, lv, sources in reads:
+            batched = collector.batch_sources if id(res) in skip else frozenset()
+            for source in sources:
+                if source not in batched:
+                    tasks[pool.submit(collector.read, source, client, lv)] = (
+                        "detail",
+                        res,
+                        collector,
+                    )
+        return tasks
+
+    def _batched(
+        self,
+        pool: ThreadPoolExecutor,
+        fut: Future[Any],
+        plan: ScopePlan,
+        reads: list[Any],
+        out: Collected,
+    ) -> dict[Future[Any], tuple[Any, ...]]:
+        collector = collectors.get(plan.scope.type)()
+        try:
+            result: dict[str, dict[str, Any]] = fut.result()
+        except Exception as exc:
+            if is_code(exc, "AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+                # Allowed to read one by one but not in bulk: fall back, nothing lost.
+                return self._submit_reads(pool, collector, plan, reads, skip=set())
+            reason = describe_error(exc)
+            for res, _, _ in reads:
+                out.errors.append(ScopeError(res.scope, reason, resource_id=res.id))
+                out.unchecked.setdefault(id(res), reason)
+            return {}
+        for res, lv, _ in reads:
+            if lv.id in result:
+                lv.attrs.update(result[lv.id])
+            else:
+                out.unchecked.setdefault(id(res), "disappeared during the scan")
+        return {}
 
     def _detailed(
         self, fut: Future[Any], res: DeclaredResource, collector: Collector, out: Collected

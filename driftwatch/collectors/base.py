@@ -28,6 +28,7 @@ class Collector:
     is_global: ClassVar[bool] = False
     attributes: ClassVar[dict[str, Attr]]
     not_found_codes: ClassVar[tuple[str, ...]] = ()
+    batch_sources: ClassVar[frozenset[str]] = frozenset()
 
     def list_resources(self, client: Any, scope: Scope) -> list[LiveResource]:
         raise NotImplementedError
@@ -55,6 +56,18 @@ class Collector:
         reader = getattr(self, f"read_{source}")
         result: dict[str, Any] = reader(client, live)
         return result
+
+    def batch_worthwhile(self, wanted: dict[str, list[str]], listed: int) -> bool:
+        """Whether one read_batch() is cheaper than per-resource reads of `batch_sources`.
+
+        `wanted` maps live id → the batchable sources its declaration needs;
+        `listed` is how many resources the scope's listing returned.
+        """
+        return False
+
+    def read_batch(self, client: Any, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """Attributes fed by `batch_sources` for every resource (live id → attrs)."""
+        raise NotImplementedError
 
     def canonical(self, attrs: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
         spec = self.attributes
