@@ -33,3 +33,14 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Aws:
 @pytest.fixture
 def repo(tmp_path: Path) -> ManifestRepo:
     return ManifestRepo(tmp_path / "infra")
+
+
+@pytest.fixture
+def mock_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process moto (fast unit tests of one collector); end-to-end tests use the server."""
+    from moto import mock_aws
+
+    for k, v in CREDS.items():
+        monkeypatch.setenv(k, v)
+    with mock_aws():
+        yield

@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from driftwatch.collectors.base import is_code
 from driftwatch.collectors.dynamodb import DynamoDbTable, KeyAttributes
@@ -19,11 +18,8 @@ SCOPE = Scope("a", "us-east-1", "aws_dynamodb_table")
 
 
 @pytest.fixture
-def ddb(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("dynamodb", region_name="us-east-1")
+def ddb(mock_aws_env: None):
+    yield boto3.client("dynamodb", region_name="us-east-1")
 
 
 def _create(ddb: Any, name: str, **kw: Any) -> None:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.ec2 import Instance, SecurityGroup, terraform_rules
 from driftwatch.models import DeclaredResource, Scope
 
 
 @pytest.fixture
-def ec2(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("ec2", region_name="us-east-1")
+def ec2(mock_aws_env: None):
+    yield boto3.client("ec2", region_name="us-east-1")
 
 
 def test_terraform_rules_cover_every_source() -> None:

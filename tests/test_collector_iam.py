@@ -8,7 +8,6 @@ from collections import Counter
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
@@ -21,11 +20,8 @@ SCOPE = Scope("a", "global", "aws_iam_role")
 
 
 @pytest.fixture
-def iam(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("iam", region_name="us-east-1")
+def iam(mock_aws_env: None):
+    yield boto3.client("iam", region_name="us-east-1")
 
 
 def test_listing_feeds_listed_attributes_without_detail_calls(iam) -> None:

@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from driftwatch.collectors.kms import DeletionWindow, KmsKey
 from driftwatch.diff import diff_resource
@@ -20,11 +19,8 @@ ARN = "arn:aws:kms:us-east-1:123456789012:key/"
 
 
 @pytest.fixture
-def kms(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("kms", region_name="us-east-1")
+def kms(mock_aws_env: None):
+    yield boto3.client("kms", region_name="us-east-1")
 
 
 def _stubbed() -> Any:

@@ -9,7 +9,6 @@ import zipfile
 import boto3
 import botocore.exceptions as bex
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.base import is_code
 from driftwatch.collectors.lambda_ import LambdaFunction, StrList
@@ -26,16 +25,13 @@ def _zip() -> bytes:
 
 
 @pytest.fixture
-def lam(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        role = boto3.client("iam", region_name="us-east-1").create_role(
-            RoleName="exec", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
-        )["Role"]["Arn"]
-        client = boto3.client("lambda", region_name="us-east-1")
-        client.role_arn = role
-        yield client
+def lam(mock_aws_env: None):
+    role = boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName="exec", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )["Role"]["Arn"]
+    client = boto3.client("lambda", region_name="us-east-1")
+    client.role_arn = role
+    yield client
 
 
 def _create(client, name: str, **kw) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.logs import LogGroup, RetentionDays
 from driftwatch.models import Scope
@@ -13,11 +12,8 @@ SCOPE = Scope("a", "us-east-1", "aws_cloudwatch_log_group")
 
 
 @pytest.fixture
-def logs(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("logs", region_name="us-east-1")
+def logs(mock_aws_env: None):
+    yield boto3.client("logs", region_name="us-east-1")
 
 
 def test_lists_only_the_scope_region_with_retention_and_key(logs) -> None:

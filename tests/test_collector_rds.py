@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from driftwatch.collectors.rds import DbInstance, EngineVersion
 from driftwatch.models import DeclaredResource, LiveResource, Scope
@@ -18,11 +17,8 @@ PASSWORD = "Pw-0d9e8f-not-an-attribute"
 
 
 @pytest.fixture
-def rds(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("rds", region_name="us-east-1")
+def rds(mock_aws_env: None):
+    yield boto3.client("rds", region_name="us-east-1")
 
 
 def _create(rds: Any, name: str, **kw: Any) -> None:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.s3 import S3Bucket
 from driftwatch.models import Scope
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("s3", region_name="us-east-1")
+def s3(mock_aws_env: None):
+    yield boto3.client("s3", region_name="us-east-1")
 
 
 def test_lists_only_the_scope_region(s3) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import botocore.exceptions as bex
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.base import is_code
 from driftwatch.collectors.sns import SnsTopic
@@ -15,11 +14,8 @@ SCOPE = Scope("a", "us-east-1", "aws_sns_topic")
 
 
 @pytest.fixture
-def sns(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("sns", region_name="us-east-1")
+def sns(mock_aws_env: None):
+    yield boto3.client("sns", region_name="us-east-1")
 
 
 def test_lists_names_and_only_the_scope_region(sns) -> None:

@@ -7,7 +7,6 @@ import json
 import boto3
 import botocore.exceptions as bex
 import pytest
-from moto import mock_aws
 
 from driftwatch.collectors.base import is_code
 from driftwatch.collectors.sqs import RedrivePolicy, SqsQueue
@@ -18,11 +17,8 @@ DLQ = "arn:aws:sqs:us-east-1:123456789012:dlq"
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
+def sqs(mock_aws_env: None):
+    yield boto3.client("sqs", region_name="us-east-1")
 
 
 def test_lists_names_fifo_flag_and_only_the_scope_region(sqs) -> None:
