@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +56,7 @@ class ScanRun:
     """One driftwatch measurement."""
 
     wall_s: float
+    cpu_s: float
     api_calls: int
     phases: dict[str, float]
     summary: dict[str, int]
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
     )
+    load_before = os.getloadavg()
     with _workdir(args.workdir) as work, MotoServer(work / "moto.log") as server:
         fixture = build_fixture(args.n)
         cfg = prepare(work, server.url, fixture, args)
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             store.close()
     figures = summarise(runs, fixture, args)
+    figures["load_average_before"] = [round(x, 2) for x in load_before]
     print_figures(figures)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -155,11 +159,15 @@ def measure(cfg: Config, store: Store, fixture: Fixture, args: argparse.Namespac
         for i in range(args.warmup + args.repeat):
             label = "warm-up" if i < args.warmup else f"run {i - args.warmup + 1}/{args.repeat}"
             dw, fl = _pair(i % 2 == 1, cfg, store, fixture, declared, clock)
-            print(f"{label}: driftwatch {dw.wall_s:.2f} s, floor {fl.wall_s:.2f} s", flush=True)
+            print(f"{label}: driftwatch {_took(dw)}, floor {_took(fl)}", flush=True)
             if i >= args.warmup:
                 runs.driftwatch.append(dw)
                 runs.floor.append(fl)
     return runs
+
+
+def _took(run: ScanRun | FloorRun) -> str:
+    return f"{run.wall_s:.2f} s (client CPU {run.cpu_s:.2f} s)"
 
 
 def _pair(
@@ -183,11 +191,11 @@ def _pair(
 def run_driftwatch(cfg: Config, store: Store, fixture: Fixture, clock: PhaseClock) -> ScanRun:
     """One timed run_scan with the SQLite store, checked against the injected drift."""
     clock.times.clear()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = run_scan(cfg, store)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     verify(result, fixture)
-    return ScanRun(wall, result.api_calls, dict(clock.times), result.summary)
+    return ScanRun(wall, cpu, result.api_calls, dict(clock.times), result.summary)
 
 
 class PhaseClock:
@@ -274,27 +282,40 @@ def summarise(runs: Runs, fixture: Fixture, args: argparse.Namespace) -> dict[st
     """Medians, ratio and context, as one JSON-ready mapping."""
     dw = statistics.median(r.wall_s for r in runs.driftwatch)
     fl = statistics.median(r.wall_s for r in runs.floor)
+    dw_cpu = statistics.median(r.cpu_s for r in runs.driftwatch)
+    fl_cpu = statistics.median(r.cpu_s for r in runs.floor)
     phases = {
         label: round(statistics.median(r.phases.get(label, 0.0) for r in runs.driftwatch), 3)
         for label, _, _ in PHASES
     }
+    declared = len(fixture.declared_buckets) + len(fixture.declared_groups)
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
+        "revision": _revision(),
         "command": " ".join([".venv/bin/python", "bench/scan_bench.py", *sys.argv[1:]]),
         "n": args.n,
         "concurrency": args.concurrency,
         "repeat": args.repeat,
+        "declared_resources": declared,
+        "live_resources": len(fixture.buckets) + len(fixture.groups),
         "driftwatch_s": round(dw, 3),
         "floor_s": round(fl, 3),
         "ratio": round(dw / fl, 3),
+        "collect_ratio": round(phases["collect"] / fl, 3),
         "driftwatch_runs_s": [round(r.wall_s, 3) for r in runs.driftwatch],
         "floor_runs_s": [round(r.wall_s, 3) for r in runs.floor],
+        "driftwatch_cpu_s": round(dw_cpu, 3),
+        "floor_cpu_s": round(fl_cpu, 3),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "driftwatch_api_calls": runs.driftwatch[-1].api_calls,
         "floor_api_calls": runs.floor[-1].api_calls,
         "driftwatch_phases_s": phases,
         "findings": runs.driftwatch[-1].summary,
-        "runs": {"driftwatch": [asdict(r) for r in runs.driftwatch]},
+        "runs": {
+            "driftwatch": [asdict(r) for r in runs.driftwatch],
+            "floor": [asdict(r) for r in runs.floor],
+        },
     }
 
 
@@ -305,22 +326,37 @@ def _machine() -> str:
     )
 
 
+def _revision() -> str:
+    """The commit under test, `-dirty` when driftwatch/ has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    git = ["git", "-C", str(root)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    status = [*git, "status", "--porcelain", "--", "driftwatch"]
+    dirty = subprocess.run(status, capture_output=True, text=True).stdout.strip()
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
 def print_figures(f: dict[str, Any]) -> None:
     """The human-readable result."""
     verdict = "OK" if f["ratio"] <= TARGET_RATIO else "ABOVE TARGET"
     print()
-    print(f"scan benchmark  {f['date']}  ({f['machine']})")
+    print(f"scan benchmark  {f['date']}  driftwatch {f['revision']}  ({f['machine']})")
     print(
-        f"N={f['n']} buckets + {f['n']} security groups, 90% declared, "
+        f"N={f['n']} buckets + {f['n']} security groups, {f['declared_resources']} declared, "
         f"concurrency {f['concurrency']}, median of {f['repeat']}"
     )
     print(f"findings (verified): {_counts(f['findings'])}")
     print(f"{'':12}{'median':>9}  {'runs':<24}{'API calls':>10}")
     _row("driftwatch", f["driftwatch_s"], f["driftwatch_runs_s"], f["driftwatch_api_calls"])
     _row("floor", f["floor_s"], f["floor_runs_s"], f["floor_api_calls"])
-    print(f"ratio       {f['ratio']:>8.2f}×  target ≤ {TARGET_RATIO}×: {verdict}")
+    print(f"ratio       {f['ratio']:>8.3f}×  target ≤ {TARGET_RATIO}×: {verdict}")
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in f["driftwatch_phases_s"].items())
-    print(f"driftwatch phases (median): {phases}")
+    print(f"driftwatch phases (median): {phases}; collect/floor {f['collect_ratio']:.2f}×")
+    print(
+        f"client CPU (median): driftwatch {f['driftwatch_cpu_s']:.2f} s, "
+        f"floor {f['floor_cpu_s']:.2f} s"
+    )
+    print(f"load average before {f['load_average_before']}, at end {f['load_average']}")
 
 
 def _row(label: str, median: float, runs: list[float], calls: int) -> None:

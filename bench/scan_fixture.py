@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,27 +98,34 @@ def _declared(i: int) -> bool:
     return i % UNDECLARED_EVERY != UNDECLARED_EVERY - 1
 
 
+def _drifted(i: int, every: int) -> bool:
+    """Every `every`-th declared resource, counting declared ones only, from the first."""
+    return _declared(i) and (i - i // UNDECLARED_EVERY) % every == 0
+
+
 def _buckets(n: int) -> list[Bucket]:
-    out, k = [], 0
-    for i in range(n):
-        declared = _declared(i)
-        tags = {"team": "platform", "env": "bench", "cost-center": f"cc-{i % 7}"}
-        drifted = declared and k % BUCKET_DRIFT_EVERY == 0
-        k += declared
-        versioning = "Enabled" if i % 2 == 0 else "Disabled"
-        out.append(Bucket(f"dw-bench-{i:05d}", versioning, tags, declared, drifted))
-    return out
+    return [
+        Bucket(
+            f"dw-bench-{i:05d}",
+            "Enabled" if i % 2 == 0 else "Disabled",
+            {"team": "platform", "env": "bench", "cost-center": f"cc-{i % 7}"},
+            _declared(i),
+            _drifted(i, BUCKET_DRIFT_EVERY),
+        )
+        for i in range(n)
+    ]
 
 
 def _groups(n: int) -> list[Group]:
-    out, k = [], 0
-    for i in range(n):
-        declared = _declared(i)
-        drifted = declared and k % GROUP_DRIFT_EVERY == 0
-        k += declared
-        cidr = f"10.{i // 256 % 256}.{i % 256}.0/24"
-        out.append(Group(f"dw-bench-sg-{i:05d}", cidr, declared, drifted))
-    return out
+    return [
+        Group(
+            f"dw-bench-sg-{i:05d}",
+            f"10.{i // 256 % 256}.{i % 256}.0/24",
+            _declared(i),
+            _drifted(i, GROUP_DRIFT_EVERY),
+        )
+        for i in range(n)
+    ]
 
 
 # --- seeding moto ------------------------------------------------------------------------
@@ -129,10 +136,12 @@ def seed(endpoint: str, fixture: Fixture, workers: int) -> int:
     config = BotoConfig(s3={"addressing_style": "path"}, max_pool_connections=workers + 2)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, config=config)
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, config=config)
-    jobs: list[Callable[[], int]] = [lambda b=b: _seed_bucket(s3, b) for b in fixture.buckets]
-    jobs += [lambda g=g: _seed_group(ec2, g) for g in fixture.groups]
     with ThreadPoolExecutor(workers, thread_name_prefix="seed") as pool:
-        return sum(pool.map(lambda job: job(), jobs))
+        # moto's EC2 backend iterates its group dict while creating a group, so concurrent
+        # CreateSecurityGroup calls fail with a 500: groups are seeded by one pool thread.
+        groups = pool.submit(lambda: sum(_seed_group(ec2, g) for g in fixture.groups))
+        buckets = sum(pool.map(lambda b: _seed_bucket(s3, b), fixture.buckets))
+        return buckets + groups.result()
 
 
 def _seed_bucket(s3: Any, bucket: Bucket) -> int:

@@ -21,6 +21,7 @@ class FloorRun:
     """One floor measurement: wall time, API calls and what was read."""
 
     wall_s: float
+    cpu_s: float
     api_calls: int
     bucket_reads: int
     groups: int
@@ -51,7 +52,7 @@ def boto_config(aws: AwsConfig) -> BotoConfig:
 
 def run_floor(aws: AwsConfig, region: str, declared_buckets: set[str]) -> FloorRun:
     """List buckets and groups once, read versioning and tags of each declared bucket."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     count = CallCount()
     s3, ec2 = (_client(aws, region, service, count) for service in ("s3", "ec2"))
     with ThreadPoolExecutor(aws.max_concurrency, thread_name_prefix="floor") as pool:
@@ -61,7 +62,8 @@ def run_floor(aws: AwsConfig, region: str, declared_buckets: set[str]) -> FloorR
         reads = [pool.submit(_read, s3, op, name) for name in names for op in BUCKET_READS]
         bucket_reads = sum(1 for f in reads if f.result() is not None)
         ngroups = len(groups.result())
-    return FloorRun(time.perf_counter() - t0, count.total, bucket_reads, ngroups)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return FloorRun(wall, cpu, count.total, bucket_reads, ngroups)
 
 
 def _client(aws: AwsConfig, region: str, service: str, count: CallCount) -> Any:
