@@ -6,9 +6,10 @@ a scope's detail reads start as soon as its listing is done.
 
 from __future__ import annotations
 
-import threading
+import queue
+import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,26 +63,35 @@ class Collection:
         self.max_workers = max_workers
         self.on_progress = on_progress or (lambda p: None)
         self.progress = Progress()
-        self._lock = threading.Lock()
 
     def run(self, plans: list[ScopePlan]) -> Collected:
         out = Collected()
         self.progress.scopes_total = len(plans)
+        # Futures report themselves on a queue as they finish: waiting on the whole
+        # pending set each time would cost O(pending) per completion.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        pending: dict[Future[Any], tuple[Any, ...]] = {}
+
+        def track(tasks: dict[Future[Any], tuple[Any, ...]]) -> None:
+            pending.update(tasks)
+            for fut in tasks:
+                fut.add_done_callback(finished.put)
+
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="collect") as pool:
-            pending: dict[Future[Any], tuple[Any, ...]] = {
-                pool.submit(self._list, p): ("list", p) for p in plans
-            }
+            track({pool.submit(self._list, p): ("list", p) for p in plans})
+            last_report = 0.0
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    task = pending.pop(fut)
-                    if task[0] == "list":
-                        pending.update(self._listed(pool, fut, task[1], out))
-                    elif task[0] == "batch":
-                        pending.update(self._batched(pool, fut, task[1], task[2], out))
-                    else:
-                        self._detailed(fut, task[1], task[2], out)
-                self._report()
+                fut = finished.get()
+                task = pending.pop(fut)
+                if task[0] == "list":
+                    track(self._listed(pool, fut, task[1], out))
+                elif task[0] == "batch":
+                    track(self._batched(pool, fut, task[1], task[2], out))
+                else:
+                    self._detailed(fut, task[1], task[2], out)
+                if not pending or time.monotonic() - last_report > 0.1:
+                    last_report = time.monotonic()
+                    self._report()
         return out
 
     def _list(self, plan: ScopePlan) -> list[LiveResource]:
@@ -108,8 +118,9 @@ class Collection:
         self.progress.resources_read += len(live)
         collector = collectors.get(plan.scope.type)()
         reads: list[tuple[DeclaredResource, LiveResource, list[str]]] = []
+        index = collector.index(live)
         for res in plan.declared:
-            found = collector.match(res, live)
+            found = collector.match(res, index.get(collector.match_key(res.id), []))
             out.claimed[id(res)] = found  # ambiguous matches are claimed too: never unmanaged
             if len(found) > 1:
                 ids = ", ".join(sorted(x.id for x in found))

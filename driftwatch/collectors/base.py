@@ -33,6 +33,18 @@ class Collector:
     def list_resources(self, client: Any, scope: Scope) -> list[LiveResource]:
         raise NotImplementedError
 
+    def match_key(self, identifier: str) -> str:
+        """How identifiers compare when matching (e.g. lowercased where AWS lowercases)."""
+        return identifier
+
+    def index(self, live: list[LiveResource]) -> dict[str, list[LiveResource]]:
+        """Live resources by match_key() of their id and names, for O(1) candidate lookup."""
+        idx: dict[str, list[LiveResource]] = {}
+        for lv in live:
+            for name in {self.match_key(n) for n in (lv.id, *lv.names)}:
+                idx.setdefault(name, []).append(lv)
+        return idx
+
     def match(
         self, declared: DeclaredResource, candidates: list[LiveResource]
     ) -> list[LiveResource]:

@@ -99,6 +99,9 @@ class DbInstance(Collector):
             },
         )
 
+    def match_key(self, identifier: str) -> str:
+        return identifier.lower()
+
     def match(
         self, declared: DeclaredResource, candidates: list[LiveResource]
     ) -> list[LiveResource]:
