@@ -13,7 +13,7 @@ from driftwatch.aws import AwsSessions
 from driftwatch.collect import Collected, Collection, Progress, ScopePlan
 from driftwatch.config import Config, IgnoreRule
 from driftwatch.declared.git import GitSource
-from driftwatch.declared.manifests import SUFFIXES, parse_manifests
+from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DriftwatchError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, Finding, Kind, Scope, ScopeError
@@ -60,7 +60,8 @@ def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
     source = GitSource(cfg.git, cfg.storage.data_dir)
     commit = source.fetch()
     try:
-        return commit, parse_manifests(source.files(commit, SUFFIXES), cfg)
+        cache = ParseCache(cfg.storage.data_dir / "manifest-cache.json")
+        return commit, parse_manifests(source.files(commit, SUFFIXES), cfg, cache)
     except DriftwatchError as exc:
         exc.commit = commit  # type: ignore[attr-defined]
         raise

@@ -77,3 +77,32 @@ def test_every_problem_is_reported_at_once(cfg) -> None:
 def test_no_files_is_an_error(cfg) -> None:
     with pytest.raises(ManifestError, match="no manifest files"):
         parse_manifests([], cfg)
+
+
+def test_parse_cache_reuses_valid_files_and_relocates_problems(cfg, tmp_path) -> None:
+    from driftwatch.declared.manifests import ParseCache
+
+    good = (
+        b"resources:\n  - type: aws_s3_bucket\n    id: logs\n    account: dev\n"
+        b"    spec: {versioning: Enabled}\n"
+    )
+    cache_path = tmp_path / "cache.json"
+    first = parse_manifests([("a.yaml", good)], cfg, ParseCache(cache_path))
+    assert cache_path.exists()
+    second = parse_manifests([("a.yaml", good)], cfg, ParseCache(cache_path))
+    assert second == first and second[0].line == 2
+    # The same cached file is invalid under a config without `dev`: the error keeps its line.
+    other = tmp_path / "other.toml"
+    other.write_text("[git]\nurl = 'x'\n[[aws.accounts]]\nname = 'prod'\n")
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("a.yaml", good)], load_config(other), ParseCache(cache_path))
+    assert err.value.problems[0].startswith("a.yaml:4: unknown account 'dev'")
+
+
+def test_invalid_files_are_never_cached(cfg, tmp_path) -> None:
+    from driftwatch.declared.manifests import ParseCache
+
+    bad = b"type: aws_s3_bucket\nid: 2024-01-01\n"
+    for _ in range(2):
+        with pytest.raises(ManifestError, match=r"a\.yaml:1: `id` must be a non-empty string"):
+            parse_manifests([("a.yaml", bad)], cfg, ParseCache(tmp_path / "c.json"))
