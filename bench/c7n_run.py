@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -80,27 +81,60 @@ def run_custodian(python: Path, types: list[str], outdir: Path, env: dict[str, s
     cmd = [str(python), __file__, "--stats", str(stats), "--", "run", "-s", str(outdir)]
     cmd += ["--cache-period", "0", "-r", env["AWS_DEFAULT_REGION"], str(policies)]
     log = outdir.with_suffix(".log")
-    t0 = time.perf_counter()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
+        child = measured_run(cmd, out, env=env)
+    if child.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise RuntimeError(f"custodian exited {proc.returncode}; end of {log}:\n{tail}")
+        raise RuntimeError(f"custodian exited {child.returncode}; end of {log}:\n{tail}")
     got = json.loads(stats.read_text(encoding="utf-8"))
     names = [RESOURCES[t] for t in types]
     return C7nRun(
-        wall_s=wall,
+        wall_s=child.wall_s,
         main_s=got["main_s"],
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        cpu_s=child.cpu_s,
         api_calls=sum(got["calls"].values()),
-        rss_mb=usage.ru_maxrss / 1024,
+        rss_mb=child.rss_mb,
         resources={n: _count(outdir / n / "resources.json") for n in names},
         policy_s={n: _policy_time(outdir / n / "custodian-run.log") for n in names},
         calls_by_op=got["calls"],
     )
+
+
+@dataclass
+class Child:
+    """How a measured subprocess ended: exit code, wall and CPU time, peak RSS."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    rss_mb: float
+
+
+# A small Python process starts the command and reports its rusage. Measuring the command
+# directly with os.wait4 would not do: subprocess starts children with vfork, and Linux
+# counts the parent's resident memory at exec time into the child's ru_maxrss, so a child
+# of the (large) benchmark process would report at least the benchmark's own RSS.
+_WRAPPER = """
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+wall = time.perf_counter() - t0
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{code} {wall} {u.ru_utime + u.ru_stime} {u.ru_maxrss}")
+sys.exit(code)
+"""
+
+
+def measured_run(
+    cmd: list[str], stdout: Any, stderr: Any = subprocess.STDOUT, env: dict[str, str] | None = None
+) -> Child:
+    """Run `cmd` through the small wrapper: its exit code, wall, CPU and peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
+        wrapped = [sys.executable, "-c", _WRAPPER, report.name, *cmd]
+        subprocess.run(wrapped, stdout=stdout, stderr=stderr, env=env, check=False)
+        code, wall, cpu, maxrss_kb = report.read().split()
+    return Child(int(code), float(wall), float(cpu), int(maxrss_kb) / 1024)
 
 
 def _count(resources_json: Path) -> int:

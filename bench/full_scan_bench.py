@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from c7n_run import RESOURCES, C7nRun, find_python, run_custodian
+from c7n_run import RESOURCES, C7nRun, find_python, measured_run, run_custodian
 from full_fixture import KINDS, REGION, TYPES, Fixture, build_fixture, folder, scaled_counts
 from full_fixture import seed as seed_moto
 from full_fixture import write_repo as write_manifests
@@ -62,6 +61,10 @@ class Runs:
     c7n: list[C7nRun] = field(default_factory=list)
     driftwatch_s3: list[DwRun] = field(default_factory=list)
     c7n_s3: list[C7nRun] = field(default_factory=list)
+    first_scan: DwRun | None = None  # the first full scan: every manifest parsed, no cache
+
+
+SIDES = ("driftwatch", "floor", "c7n", "driftwatch_s3", "c7n_s3")
 
 
 @dataclass
@@ -157,8 +160,12 @@ def prepare(work: Path, endpoint: str, args: argparse.Namespace, c7n: Path | Non
 def write_config(
     work: Path, name: str, endpoint: str, concurrency: int, types: tuple[str, ...]
 ) -> Path:
-    """A driftwatch.toml; with one type, `git.path` narrows the manifests to its folder."""
-    path = work / f"driftwatch-{name}.toml"
+    """A driftwatch.toml in its own folder (so its own data dir: Git clone, manifest cache).
+
+    With one type, `git.path` narrows the manifests to that type's folder.
+    """
+    home = work / name
+    home.mkdir()
     lines = ["[git]", f"url = {json.dumps(str(work / 'manifests'))}", 'branch = "main"']
     if len(types) == 1:
         lines.append(f"path = {json.dumps(folder(types[0]))}")
@@ -168,10 +175,11 @@ def write_config(
         f"endpoint_url = {json.dumps(endpoint)}",
         f"max_concurrency = {concurrency}",
         "[storage]",
-        f"path = {json.dumps(str(work / f'driftwatch-{name}.db'))}",
+        f"path = {json.dumps(str(home / 'driftwatch.db'))}",
         "[scan]",
         f"types = {json.dumps(list(types))}",
     ]
+    path = home / "driftwatch.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -230,6 +238,8 @@ def measure(bench: Bench, args: argparse.Namespace) -> Runs:
         for name, fn in todo[shift:] + todo[:shift]:
             result = fn()
             done.append(f"{name} {result.wall_s:.2f} s")
+            if name == "driftwatch" and runs.first_scan is None:
+                runs.first_scan = result
             if not warm:
                 getattr(runs, name).append(result)
         print(f"{label}: " + ", ".join(done), flush=True)
@@ -329,21 +339,17 @@ def measure_rss(bench: Bench) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "driftwatch", "scan", "--config", str(bench.cfg.source)]
     cmd += ["--format", "json"]
     out_path = bench.work / "cli-scan.json"
-    t0 = time.perf_counter()
     with open(out_path, "wb") as out, open(bench.work / "cli-scan.err", "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 2:  # 2: drift found, as injected
-        raise BenchmarkError(f"CLI scan exited {proc.returncode}; see {bench.work}/cli-scan.err")
+        child = measured_run(cmd, out, err)
+    if child.returncode != 2:  # 2: drift found, as injected
+        raise BenchmarkError(f"CLI scan exited {child.returncode}; see {bench.work}/cli-scan.err")
     doc = json.loads(out_path.read_text(encoding="utf-8"))
     _same("CLI scan summary", doc["summary"], expected_summary(bench.fixture, TYPES))
-    print(f"CLI scan: {wall:.2f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
+    print(f"CLI scan: {child.wall_s:.2f} s, peak RSS {child.rss_mb:.0f} MB", flush=True)
     return {
-        "wall_s": round(wall, 3),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "wall_s": round(child.wall_s, 3),
+        "peak_rss_mb": round(child.rss_mb, 1),
+        "cpu_s": round(child.cpu_s, 3),
         "summary": doc["summary"],
         "command": " ".join(["python", "-m", "driftwatch", *cmd[3:]]),
     }
@@ -381,7 +387,7 @@ def summarise(
     runs: Runs, rss: dict[str, Any], fixture: Fixture, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Medians, ratios and context, as one JSON-ready mapping."""
-    sides = {name: _side(getattr(runs, name)) for name in Runs.__dataclass_fields__}
+    sides = {name: _side(getattr(runs, name)) for name in SIDES}
     dw, fl = sides["driftwatch"], sides["floor"]
     phases = {
         label: round(statistics.median(r.phases.get(label, 0.0) for r in runs.driftwatch), 3)
@@ -405,7 +411,8 @@ def summarise(
         "findings": runs.driftwatch[-1].summary,
         "rss": rss,
         "load_average": [round(x, 2) for x in os.getloadavg()],
-        "runs": {k: [asdict(r) for r in getattr(runs, k)] for k in Runs.__dataclass_fields__},
+        "first_scan": asdict(runs.first_scan) if runs.first_scan else None,
+        "runs": {k: [asdict(r) for r in getattr(runs, k)] for k in SIDES},
     }
     if runs.c7n_s3:
         c7n_s3, dw_s3 = sides["c7n_s3"], sides["driftwatch_s3"]
@@ -425,7 +432,7 @@ def print_figures(f: dict[str, Any]) -> None:
         f"findings (verified): {', '.join(f'{k} {v}' for k, v in f['findings'].items())}"
     )
     print(f"{'':16}{'median':>9}  {'runs':<26}{'API calls':>10}{'CPU s':>8}")
-    for name in ("driftwatch", "floor", "c7n", "driftwatch_s3", "c7n_s3"):
+    for name in SIDES:
         if s[name]:
             _row(name, s[name])
     print(f"driftwatch / floor: {f['ratio']:.3f}×  (target ≤ {TARGET_RATIO}×: {_ok(f['ratio'])})")
@@ -447,6 +454,12 @@ def print_figures(f: dict[str, Any]) -> None:
     )
     print(f"driftwatch phases (median): {_fmt(f['driftwatch_phases_s'])}")
     print(f"  collect / floor {f['collect_ratio']:.2f}×")
+    if f["first_scan"]:
+        first = f["first_scan"]
+        print(
+            f"first full scan (empty manifest cache): {first['wall_s']:.2f} s, "
+            f"load_declared {first['phases']['load_declared']:.2f} s"
+        )
     print(f"calls driftwatch vs floor, where they differ: {_call_diff(s)}")
     print(f"load average before {f['load_average_before']}, at end {f['load_average']}")
     print(f"total {f['total_s']:.0f} s")

@@ -106,3 +106,24 @@ def test_invalid_files_are_never_cached(cfg, tmp_path) -> None:
     for _ in range(2):
         with pytest.raises(ManifestError, match=r"a\.yaml:1: `id` must be a non-empty string"):
             parse_manifests([("a.yaml", bad)], cfg, ParseCache(tmp_path / "c.json"))
+
+
+def test_parse_cache_keeps_other_configs_entries_within_a_cap(tmp_path) -> None:
+    from driftwatch.declared.manifests import ParseCache
+
+    path = tmp_path / "c.json"
+    first = ParseCache(path)
+    first.put("a", [({"type": "x"}, 1)])
+    first.save()
+    second = ParseCache(path)
+    second.put("b", [({"type": "y"}, 2)])
+    second.save()
+    third = ParseCache(path)
+    assert third.get("a") == [({"type": "x"}, 1)] and third.get("b") is not None
+    third.put("c", [])
+    third.save()
+    fourth = ParseCache(path)
+    fourth.MAX_FILES = 2
+    fourth.put("d", [])
+    fourth.save()  # this run's entry, then the most recent older one
+    assert set(ParseCache(path)._old) == {"c", "d"}

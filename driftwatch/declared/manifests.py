@@ -76,6 +76,7 @@ class ParseCache:
     """
 
     VERSION = f"1/{ruamel.yaml.__version__}"
+    MAX_FILES = 20_000
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -99,11 +100,19 @@ class ParseCache:
         self._new[digest] = [[item, line] for item, line in entries]
 
     def save(self) -> None:
-        """Keep only the entries of files seen in this run; write atomically."""
+        """Write atomically: this run's entries, then older ones up to MAX_FILES in all.
+
+        Older entries are kept (not only this run's) so that configs sharing a data
+        directory with different `git.path`s do not evict each other.
+        """
+        room = max(0, self.MAX_FILES - len(self._new))
+        older = [(k, v) for k, v in self._old.items() if k not in self._new]
+        merged = dict(older[len(older) - room :] if room else [])
+        merged.update(self._new)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": self.VERSION, "entries": self._new}))
+            tmp.write_text(json.dumps({"version": self.VERSION, "entries": merged}))
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache that cannot be written only costs time on the next scan
