@@ -19,20 +19,11 @@ from typing import Any
 from deepdiff import DeepDiff
 
 import driftwatch.collectors  # noqa: F401  (registers the built-in types)
+from driftwatch.demo import TRUST
 from driftwatch.diff import diff_resource
 from driftwatch.models import DeclaredResource, Kind, LiveResource
 from driftwatch.registry import collectors
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 Pair = tuple[DeclaredResource, LiveResource]
 
 

@@ -43,6 +43,7 @@ from driftwatch.collect import Collection, ScopePlan
 from driftwatch.collectors.base import paginate
 from driftwatch.collectors.iam import IamRole
 from driftwatch.config import AccountConfig, AwsConfig
+from driftwatch.demo import TRUST
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, Scope
 from driftwatch.motoserver import MotoServer
 
@@ -50,16 +51,6 @@ REGION = "us-east-1"
 SCOPE = Scope("bench", GLOBAL_REGION, "aws_iam_role")
 ACCOUNT = AccountConfig("bench", (REGION,))
 SHARED_POLICIES = 4  # customer-managed policies the roles attach, round robin
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 class BenchmarkError(Exception):
