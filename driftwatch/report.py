@@ -109,10 +109,18 @@ def print_report(result: ScanResult, console: Console) -> None:
             f"type={escape(rule.type)} id={escape(rule.id)} path={escape(rule.path)} "
             f"({escape(rule.reason or 'no reason given')}); it no longer applies"
         )
-    for err in result.errors:
-        target = f" {escape(err.resource_id)}" if err.resource_id else ""
-        console.print(f"[red]scope error[/] {escape(str(err.scope))}{target}: {escape(err.error)}")
+    for message, where in _grouped_errors(result).items():
+        console.print(f"[red]scope error[/] {escape(', '.join(where))}: {escape(message)}")
     console.print(_summary_line(result))
+
+
+def _grouped_errors(result: ScanResult) -> dict[str, list[str]]:
+    """One line per distinct error (13 scopes without credentials is one problem)."""
+    grouped: dict[str, list[str]] = {}
+    for err in result.errors:
+        target = f" {err.resource_id}" if err.resource_id else ""
+        grouped.setdefault(err.error, []).append(f"{err.scope}{target}")
+    return grouped
 
 
 _MARK = {Kind.MODIFIED: "~", Kind.MISSING: "-", Kind.UNMANAGED: "+", Kind.NOT_CHECKED: "?"}

@@ -58,3 +58,25 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert run.code == 0, run.stderr
     assert "3 modified, 0 missing, 1 unmanaged" in run.stdout
     assert (tmp_path / "demo" / "driftwatch.db").exists()
+
+
+def test_the_same_error_in_many_scopes_is_one_line(
+    tmp_path: Path, repo: ManifestRepo, monkeypatch
+) -> None:
+    repo.declare({"type": "aws_s3_bucket", "id": "bkt", "spec": {}})
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    cfg = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        repo.path,
+        extra='[scan]\ntypes = ["aws_s3_bucket", "aws_iam_role"]\n',
+    )
+    run = run_cli("scan", "--config", str(cfg))
+    assert run.code == 1  # nothing could be checked
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith("scope error")]
+    assert len(lines) == 1 and "NoCredentials" in lines[0]
+    assert "default/global/aws_iam_role" in lines[0] and "aws_s3_bucket" in lines[0]
