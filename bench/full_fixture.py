@@ -19,6 +19,8 @@ import boto3
 from botocore.config import Config as BotoConfig
 from scan_fixture import _git, _write_chunks, aws_tags
 
+from driftwatch.demo import trust_policy
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 UNDECLARED_EVERY = 10  # every 10th resource of each type is live only: 10% unmanaged
@@ -213,16 +215,7 @@ class IamPolicy(Kind):
         return {"Version": "2012-10-17", "Statement": [_statement(actions, resource)]}
 
 
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+LAMBDA_TRUST = trust_policy("lambda.amazonaws.com")
 
 
 class IamRole(Kind):

@@ -118,9 +118,3 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, bex.BotoCoreError):
         return f"{type(exc).__name__}: {exc}"
     return f"CollectorError: {type(exc).__name__}: {exc}"
-
-
-def error_code(exc: BaseException) -> str | None:
-    if isinstance(exc, bex.ClientError):
-        return str(exc.response.get("Error", {}).get("Code"))
-    return None

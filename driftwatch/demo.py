@@ -14,16 +14,14 @@ import boto3
 
 from driftwatch.motoserver import MotoServer
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+
+def trust_policy(service: str) -> dict[str, Any]:
+    """A role trust policy letting one AWS service assume the role."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+TRUST = trust_policy("ec2.amazonaws.com")
 
 
 def seed(url: str) -> dict[str, str]:

@@ -35,7 +35,3 @@ class RegistryError(DriftwatchError):
 
 class StoreError(DriftwatchError):
     """The SQLite store could not be opened or written."""
-
-
-class ScopeReadError(DriftwatchError):
-    """Reading one scope (account × region × type) failed; the scope is not checked."""

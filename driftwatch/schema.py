@@ -31,9 +31,6 @@ class Kind:
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         return value
 
-    def example(self) -> Any:
-        return None
-
 
 @dataclass(frozen=True)
 class Str(Kind):

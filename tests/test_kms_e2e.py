@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support import seed_kms
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, assert_api_calls, scan, write_config
 from support.seed_kms import ACCOUNT
 
 TYPE = "aws_kms_key"
@@ -112,14 +112,16 @@ def test_api_calls_follow_declared_attributes(aws: Aws, repo: ManifestRepo, tmp_
     _, declared, _ = seed_kms.key(aws, "alias/orders")
     cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
     # ListKeys + ListAliases, then one call per detail source the spec needs.
-    for spec, calls in (
-        ({"tags": declared["tags"]}, 2 + 1),
-        ({"description": "orders data", "key_usage": "ENCRYPT_DECRYPT"}, 2 + 1),
-        ({"enable_key_rotation": True}, 2 + 1),
-        ({"policy": declared["policy"]}, 2 + 1),
-        (declared, 2 + 4),
-    ):
-        repo.declare({"type": TYPE, "id": "alias/orders", "spec": spec})
-        run = scan(cfg, "--no-store")
-        assert run.code == 0, run.stdout + run.stderr
-        assert run.doc["scan"]["api_calls"] == calls, spec
+    assert_api_calls(
+        repo,
+        cfg,
+        TYPE,
+        "alias/orders",
+        (
+            ({"tags": declared["tags"]}, 2 + 1),
+            ({"description": "orders data", "key_usage": "ENCRYPT_DECRYPT"}, 2 + 1),
+            ({"enable_key_rotation": True}, 2 + 1),
+            ({"policy": declared["policy"]}, 2 + 1),
+            (declared, 2 + 4),
+        ),
+    )

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from support import seed_lambda
-from support.env import Aws, ManifestRepo, run_cli, scan, write_config
+from support.env import Aws, ManifestRepo, assert_api_calls, run_cli, scan, write_config
 from support.seed_lambda import OTHER_SECRET, SECRET, STAGE
 
 TYPE = "aws_lambda_function"
@@ -121,12 +121,14 @@ def test_api_calls_follow_declared_attributes(aws: Aws, repo: ManifestRepo, tmp_
     declared, _ = seed_lambda.function(aws, "api")
     cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
     # ListFunctions feeds everything but tags (environment included); tags: one ListTags.
-    for spec, calls in (
-        ({"tags": declared["tags"]}, 2),
-        ({k: v for k, v in declared.items() if k != "tags"}, 1),
-        (declared, 2),
-    ):
-        repo.declare({"type": TYPE, "id": "api", "spec": spec})
-        run = scan(cfg, "--no-store")
-        assert run.code == 0, run.stdout + run.stderr
-        assert run.doc["scan"]["api_calls"] == calls, spec
+    assert_api_calls(
+        repo,
+        cfg,
+        TYPE,
+        "api",
+        (
+            ({"tags": declared["tags"]}, 2),
+            ({k: v for k, v in declared.items() if k != "tags"}, 1),
+            (declared, 2),
+        ),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support import seed_logs
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, assert_api_calls, scan, write_config
 
 TYPE = "aws_cloudwatch_log_group"
 ONLY_LOGS = f'[scan]\ntypes = ["{TYPE}"]\n'
@@ -68,12 +68,14 @@ def test_api_calls_follow_declared_attributes(aws: Aws, repo: ManifestRepo, tmp_
     declared, _ = seed_logs.log_group(aws, "/app/api")
     cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
     # DescribeLogGroups feeds retention and key; ListTagsForResource feeds tags.
-    for spec, calls in (
-        ({"tags": declared["tags"]}, 2),
-        ({"retention_in_days": 30, "kms_key_id": declared["kms_key_id"]}, 1),
-        (declared, 2),
-    ):
-        repo.declare({"type": TYPE, "id": "/app/api", "spec": spec})
-        run = scan(cfg, "--no-store")
-        assert run.code == 0, run.stdout + run.stderr
-        assert run.doc["scan"]["api_calls"] == calls, spec
+    assert_api_calls(
+        repo,
+        cfg,
+        TYPE,
+        "/app/api",
+        (
+            ({"tags": declared["tags"]}, 2),
+            ({"retention_in_days": 30, "kms_key_id": declared["kms_key_id"]}, 1),
+            (declared, 2),
+        ),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support import seed_sns
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, assert_api_calls, scan, write_config
 
 TYPE = "aws_sns_topic"
 ONLY_SNS = f'[scan]\ntypes = ["{TYPE}"]\n'
@@ -70,12 +70,14 @@ def test_api_calls_follow_declared_attributes(aws: Aws, repo: ManifestRepo, tmp_
     declared, _ = seed_sns.topic(aws, "alerts")
     cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
     # ListTopics; GetTopicAttributes for display name, key and policy; ListTagsForResource.
-    for spec, calls in (
-        ({"tags": declared["tags"]}, 2),
-        ({"display_name": "Ops alerts", "policy": declared["policy"]}, 2),
-        (declared, 3),
-    ):
-        repo.declare({"type": TYPE, "id": "alerts", "spec": spec})
-        run = scan(cfg, "--no-store")
-        assert run.code == 0, run.stdout + run.stderr
-        assert run.doc["scan"]["api_calls"] == calls, spec
+    assert_api_calls(
+        repo,
+        cfg,
+        TYPE,
+        "alerts",
+        (
+            ({"tags": declared["tags"]}, 2),
+            ({"display_name": "Ops alerts", "policy": declared["policy"]}, 2),
+            (declared, 3),
+        ),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support import seed_sqs
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, assert_api_calls, scan, write_config
 
 TYPE = "aws_sqs_queue"
 ONLY_SQS = f'[scan]\ntypes = ["{TYPE}"]\n'
@@ -83,13 +83,15 @@ def test_api_calls_follow_declared_attributes(aws: Aws, repo: ManifestRepo, tmp_
     declared, _ = seed_sqs.queue(aws, "orders")
     cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
     # ListQueues; GetQueueAttributes for the attributes it feeds; ListQueueTags for tags.
-    for spec, calls in (
-        ({"fifo_queue": False}, 1),
-        ({"tags": declared["tags"]}, 2),
-        ({"delay_seconds": 5, "policy": declared["policy"]}, 2),
-        (declared, 3),
-    ):
-        repo.declare({"type": TYPE, "id": "orders", "spec": spec})
-        run = scan(cfg, "--no-store")
-        assert run.code == 0, run.stdout + run.stderr
-        assert run.doc["scan"]["api_calls"] == calls, spec
+    assert_api_calls(
+        repo,
+        cfg,
+        TYPE,
+        "orders",
+        (
+            ({"fifo_queue": False}, 1),
+            ({"tags": declared["tags"]}, 2),
+            ({"delay_seconds": 5, "policy": declared["policy"]}, 2),
+            (declared, 3),
+        ),
+    )

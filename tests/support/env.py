@@ -146,3 +146,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> Run:
 
 def scan(config: Path, *extra: str) -> Run:
     return run_cli("scan", "--config", str(config), "--format", "json", *extra)
+
+
+def assert_api_calls(
+    repo: ManifestRepo,
+    cfg: Path,
+    rtype: str,
+    rid: str,
+    cases: tuple[tuple[dict[str, Any], int], ...],
+) -> None:
+    """For each (spec, calls): declare the spec alone and check the scan's API-call count."""
+    for spec, calls in cases:
+        repo.declare({"type": rtype, "id": rid, "spec": spec})
+        run = scan(cfg, "--no-store")
+        assert run.code == 0, run.stdout + run.stderr
+        assert run.doc["scan"]["api_calls"] == calls, spec

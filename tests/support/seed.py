@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from driftwatch.demo import TRUST
 from support.env import Aws
 
 Spec = dict[str, Any]
@@ -220,16 +221,7 @@ def security_group(
 
 def role(aws: Aws, name: str) -> tuple[Spec, Spec]:
     iam = aws.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = TRUST
     iam.create_role(
         RoleName=name,
         Path="/app/",

@@ -7,6 +7,7 @@ import json
 import zipfile
 from typing import Any
 
+from driftwatch.demo import trust_policy
 from support.env import REGION, Aws
 
 Spec = dict[str, Any]
@@ -16,16 +17,7 @@ SECRET = "s3cr3t-Pa55w0rd-7f1c9e"
 OTHER_SECRET = "0ther-Pa55w0rd-b84d21"
 STAGE = "stage-blue-4411"
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = trust_policy("lambda.amazonaws.com")
 
 
 def code_zip() -> bytes:
