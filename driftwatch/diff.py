@@ -12,6 +12,7 @@ from driftwatch.collectors.base import Collector
 from driftwatch.config import IgnoreRule
 from driftwatch.models import Change, DeclaredResource, Finding, Kind, LiveResource
 from driftwatch.paths import join_path, path_matches, split_path
+from driftwatch.schema import SECRET_KEY
 
 Ignored = Callable[[str], bool]
 
@@ -92,9 +93,15 @@ def diff_resource(
     live: LiveResource,
     rules: Sequence[IgnoreRule],
     today: dt.date,
+    *,
+    secret_key: bytes,
 ) -> Finding:
-    """in_sync or modified, comparing only what the manifest declares."""
-    ctx = collector.context(live)
+    """in_sync or modified, comparing only what the manifest declares.
+
+    `secret_key` is the installation's key for digesting secret values; it is passed
+    per call so that two scans in one process can never digest with each other's key.
+    """
+    ctx = {**collector.context(live), SECRET_KEY: secret_key}
     want = collector.canonical(declared.spec, ctx)
     have = collector.canonical({k: live.attrs.get(k) for k in declared.spec}, ctx)
     changes: list[Change] = []

@@ -18,7 +18,6 @@ from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DriftwatchError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, Finding, Kind, Scope, ScopeError
 from driftwatch.registry import collectors
-from driftwatch.schema import use_secret_key
 from driftwatch.secretkey import load_or_create_key
 from driftwatch.store import ScanRecord, Store, finding_fingerprint
 
@@ -99,7 +98,7 @@ def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan
 
 
 def build_findings(
-    cfg: Config, plans: list[ScopePlan], got: Collected, today: dt.date
+    cfg: Config, plans: list[ScopePlan], got: Collected, today: dt.date, secret_key: bytes
 ) -> list[Finding]:
     findings: list[Finding] = []
     for plan in plans:
@@ -119,7 +118,9 @@ def build_findings(
                     )
                 )
             else:
-                findings.append(diff_resource(collector, res, live, cfg.ignore, today))
+                findings.append(
+                    diff_resource(collector, res, live, cfg.ignore, today, secret_key=secret_key)
+                )
         if plan.watched and not failed:
             findings += [
                 Finding(
@@ -155,7 +156,7 @@ def run_scan(
 ) -> ScanResult:
     """Run one scan; with a store, persist it (a failed scan is recorded, then re-raised)."""
     check_types(cfg)
-    use_secret_key(load_or_create_key(cfg.storage.data_dir))
+    secret_key = load_or_create_key(cfg.storage.data_dir)
     started, t0 = now_iso(), time.monotonic()
     try:
         commit, declared = load_declared(cfg)
@@ -167,7 +168,7 @@ def run_scan(
     sessions = AwsSessions(cfg.aws)
     got = Collection(sessions, cfg.aws.max_concurrency, on_progress).run(plans)
     today = dt.datetime.now(dt.UTC).date()
-    findings = build_findings(cfg, plans, got, today)
+    findings = build_findings(cfg, plans, got, today, secret_key)
     status = (
         "ok"
         if not got.errors

@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 Ctx = dict[str, Any]
 
 
-class Kind:
+class AttrKind:
     """Base attribute kind. `check` returns an error message or None."""
 
     label = "value"
@@ -33,7 +32,7 @@ class Kind:
 
 
 @dataclass(frozen=True)
-class Str(Kind):
+class Str(AttrKind):
     choices: tuple[str, ...] = ()
     nullable: bool = False
     empty_is_null: bool = False
@@ -58,7 +57,7 @@ class Str(Kind):
 
 
 @dataclass(frozen=True)
-class Int(Kind):
+class Int(AttrKind):
     label = "integer"
     nullable: bool = False
 
@@ -71,7 +70,7 @@ class Int(Kind):
 
 
 @dataclass(frozen=True)
-class Bool(Kind):
+class Bool(AttrKind):
     label = "boolean"
 
     def check(self, value: Any) -> str | None:
@@ -79,7 +78,7 @@ class Bool(Kind):
 
 
 @dataclass(frozen=True)
-class Tags(Kind):
+class Tags(AttrKind):
     """A mapping of tag key to value; values compared as strings (YAML `1` equals AWS "1")."""
 
     label = "mapping of tag key to value"
@@ -103,7 +102,7 @@ class Tags(Kind):
 
 
 @dataclass(frozen=True)
-class StrSet(Kind):
+class StrSet(AttrKind):
     """A set of strings; order and duplicates never matter."""
 
     label = "list of strings (order ignored)"
@@ -120,7 +119,7 @@ class StrSet(Kind):
 
 
 @dataclass(frozen=True)
-class Policy(Kind):
+class Policy(AttrKind):
     """An IAM-style policy document (JSON string or mapping), compared semantically."""
 
     label = "policy document (JSON string or mapping)"
@@ -141,7 +140,7 @@ class Policy(Kind):
 
 
 @dataclass(frozen=True)
-class PolicyMap(Kind):
+class PolicyMap(AttrKind):
     """A mapping of policy name to policy document (inline policies)."""
 
     label = "mapping of policy name to policy document"
@@ -162,10 +161,10 @@ class PolicyMap(Kind):
 
 
 @dataclass(frozen=True)
-class Struct(Kind):
+class Struct(AttrKind):
     """A mapping with known fields; undeclared fields take their documented default."""
 
-    fields: dict[str, tuple[Kind, Any]] = field(default_factory=dict)
+    fields: dict[str, tuple[AttrKind, Any]] = field(default_factory=dict)
     nullable: bool = False
 
     @property
@@ -195,7 +194,7 @@ class Struct(Kind):
 
 
 @dataclass(frozen=True)
-class SecretMap(Kind):
+class SecretMap(AttrKind):
     """A mapping whose values are secrets (e.g. Lambda environment): compared by digest only.
 
     The canonical form replaces every value by a SHA-256 digest, so snapshots and
@@ -209,21 +208,18 @@ class SecretMap(Kind):
         return Tags().check(value)
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
-        return {str(k): secret_digest(_scalar_str(v)) for k, v in (value or {}).items()}
+        key = ctx.get(SECRET_KEY)
+        if not isinstance(key, bytes):  # a missing key would digest with a guessable one
+            raise ValueError("SecretMap.canonical needs the installation's secret key in ctx")
+        return {str(k): secret_digest(key, _scalar_str(v)) for k, v in (value or {}).items()}
 
 
-_secret_key = secrets.token_bytes(32)  # replaced by the installation's key at scan start
+SECRET_KEY = "secret_key"  # the ctx entry holding the installation's key (secretkey.py)
 
 
-def use_secret_key(key: bytes) -> None:
-    """Digest secrets with this installation's key (see secrets.load_or_create_key)."""
-    global _secret_key
-    _secret_key = key
-
-
-def secret_digest(value: str) -> str:
+def secret_digest(key: bytes, value: str) -> str:
     """A keyed digest: without the key file, stored digests cannot be brute-forced."""
-    return "hmac-sha256:" + hmac.new(_secret_key, value.encode(), hashlib.sha256).hexdigest()
+    return "hmac-sha256:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 _PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
@@ -232,7 +228,7 @@ _RULE_KEYS = {"protocol", "from_port", "to_port", "description", "self", *_SOURC
 
 
 @dataclass(frozen=True)
-class Rules(Kind):
+class Rules(AttrKind):
     """Security-group rules as a set: one entry per (protocol, ports, source), keyed.
 
     One rule with two CIDRs equals two rules with one CIDR each; order never matters.
@@ -392,6 +388,6 @@ def _show(value: Any) -> str:
 class Attr:
     """One declared attribute of a resource type: its kind, where it is read, and its doc."""
 
-    kind: Kind
+    kind: AttrKind
     source: str
     doc: str

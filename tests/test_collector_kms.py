@@ -134,7 +134,7 @@ def test_keys_that_cannot_rotate_read_as_not_rotating() -> None:
 def _diff(declared_window: int, live: LiveResource) -> Any:
     spec = {"deletion_window_in_days": declared_window}
     res = DeclaredResource("aws_kms_key", live.id, "a", "us-east-1", spec, "m.yaml")
-    return diff_resource(KmsKey(), res, live, [], dt.date.today())
+    return diff_resource(KmsKey(), res, live, [], dt.date.today(), secret_key=bytes(32))
 
 
 def test_deletion_window_is_compared_only_when_aws_shows_it(kms) -> None:

@@ -13,6 +13,7 @@ import pytest
 from driftwatch.collectors.base import is_code
 from driftwatch.collectors.lambda_ import LambdaFunction, StrList
 from driftwatch.models import LiveResource, Scope
+from driftwatch.schema import SECRET_KEY
 
 SCOPE = Scope("a", "us-east-1", "aws_lambda_function")
 
@@ -132,6 +133,11 @@ def test_layers_are_an_ordered_list_and_environment_is_secret() -> None:
     assert StrList().canonical(["b", "a"], {}) == ["b", "a"]
     assert StrList().canonical(None, {}) == []
     assert StrList().check("arn") is not None
-    env = c.canonical({"environment": {"K": "hunter2", "N": 1}}, {})["environment"]
+    ctx = {SECRET_KEY: bytes(32)}
+    env = c.canonical({"environment": {"K": "hunter2", "N": 1}}, ctx)["environment"]
     assert set(env) == {"K", "N"} and "hunter2" not in json.dumps(env)
-    assert env["N"] == c.canonical({"environment": {"N": "1"}}, {})["environment"]["N"]
+    assert env["N"] == c.canonical({"environment": {"N": "1"}}, ctx)["environment"]["N"]
+    other_key = c.canonical({"environment": {"N": "1"}}, {SECRET_KEY: b"k" * 32})
+    assert other_key["environment"]["N"] != env["N"]  # digests depend on the key passed
+    with pytest.raises(ValueError, match="secret key"):
+        c.canonical({"environment": {"N": "1"}}, {})

@@ -120,7 +120,7 @@ def test_secret_values_are_compared_but_never_shown() -> None:
         "r",
         attrs={"environment": {"DB_PASSWORD": "hunter3", "MODE": "prod", "NEW": "y"}},
     )
-    finding = diff_resource(Fn(), decl, live, [], TODAY)
+    finding = diff_resource(Fn(), decl, live, [], TODAY, secret_key=bytes(32))
     assert [(c.path, c.declared, c.live) for c in finding.changes] == [
         ("environment.DB_PASSWORD", "(hidden)", "(hidden: differs)"),
         ("environment.GONE", "(hidden)", None),

@@ -8,13 +8,13 @@ from typing import Any
 
 from driftwatch.collectors.base import Collector, paginate, register
 from driftwatch.models import LiveResource, Scope
-from driftwatch.schema import Attr, Bool, Ctx, Int, Kind, Str, Tags
+from driftwatch.schema import Attr, AttrKind, Bool, Ctx, Int, Str, Tags
 
 _ATTRIBUTE_TYPES = ("S", "N", "B")
 
 
 @dataclass(frozen=True)
-class KeyAttributes(Kind):
+class KeyAttributes(AttrKind):
     """Terraform's `attribute` blocks: a set of `{name, type}`, canonically `{name: type}`."""
 
     label = "list of {name, type} (order ignored)"

@@ -9,11 +9,11 @@ import botocore.exceptions as bex
 
 from driftwatch.collectors.base import LISTED, Collector, paginate, register
 from driftwatch.models import LiveResource, Scope
-from driftwatch.schema import Attr, Ctx, Int, Kind, SecretMap, Str, StrSet, Tags
+from driftwatch.schema import Attr, AttrKind, Ctx, Int, SecretMap, Str, StrSet, Tags
 
 
 @dataclass(frozen=True)
-class StrList(Kind):
+class StrList(AttrKind):
     """An ordered list of strings; order and repetitions matter."""
 
     label = "list of strings (order matters)"

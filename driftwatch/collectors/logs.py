@@ -7,7 +7,7 @@ from typing import Any
 
 from driftwatch.collectors.base import LISTED, Collector, paginate, register
 from driftwatch.models import LiveResource, Scope
-from driftwatch.schema import Attr, Ctx, Kind, Str, Tags
+from driftwatch.schema import Attr, AttrKind, Ctx, Str, Tags
 
 # 0 (never expire, as in Terraform) and the values PutRetentionPolicy accepts.
 RETENTION_DAYS = (
@@ -17,7 +17,7 @@ RETENTION_DAYS = (
 
 
 @dataclass(frozen=True)
-class RetentionDays(Kind):
+class RetentionDays(AttrKind):
     """Log retention in days; 0 and null both mean never expire (canonical 0)."""
 
     label = "retention in days (0 = never expire)"

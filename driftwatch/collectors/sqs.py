@@ -8,7 +8,7 @@ from typing import Any
 
 from driftwatch.collectors.base import LISTED, Collector, paginate, register
 from driftwatch.models import LiveResource, Scope
-from driftwatch.schema import Attr, Bool, Ctx, Int, Kind, Policy, Str, Tags
+from driftwatch.schema import Attr, AttrKind, Bool, Ctx, Int, Policy, Str, Tags
 
 # Only the queue attributes behind declared attributes; never "All" (that adds the
 # approximate message counts and timestamps, which change all the time).
@@ -31,7 +31,7 @@ _INTS = {
 
 
 @dataclass(frozen=True)
-class RedrivePolicy(Kind):
+class RedrivePolicy(AttrKind):
     """A JSON object (string or mapping) compared as a mapping; `maxReceiveCount` as a number."""
 
     label = "redrive policy {deadLetterTargetArn, maxReceiveCount} (JSON string or mapping)"
