@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from driftwatch import __version__
-from driftwatch.config import load_config
+from driftwatch.config import Config, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
+
+if TYPE_CHECKING:
+    from driftwatch.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
@@ -41,23 +46,177 @@ def cli() -> None:
     help="Output format; json is a stable contract.",
 )
 @click.option("--no-store", is_flag=True, help="Do not write the result to the database.")
-def scan(config_path: str | None, fmt: str, no_store: bool) -> None:
-    """Run one scan. Exit 0: no drift; 2: drift found; 1: error."""
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Exit by drift found (0/2) even when something was not checked (default: exit 1).",
+)
+@click.option(
+    "--allow-declared-drop",
+    is_flag=True,
+    help="Accept a drop in declared resources larger than scan.max_declared_drop.",
+)
+@click.option(
+    "--wait",
+    "wait",
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for another scan on the same data directory (e.g. 60s).",
+)
+def scan(
+    config_path: str | None,
+    fmt: str,
+    no_store: bool,
+    allow_partial: bool,
+    allow_declared_drop: bool,
+    wait: str,
+) -> None:
+    """Run one scan. Exit 0: no drift; 2: drift found; 1: error or something not checked."""
     from driftwatch.report import print_report, to_json
     from driftwatch.scan import run_scan
-    from driftwatch.store import Store
 
-    cfg = load_config(config_path)
-    store = None if no_store else Store(cfg.storage.path)
+    wait_s = _duration("--wait", wait).total_seconds()
+    cfg = _config(config_path)
+    store = None if no_store else _store(cfg)
     with _progress() as on_progress:
-        result = run_scan(cfg, store, on_progress)
+        result = run_scan(
+            cfg, store, on_progress, allow_declared_drop=allow_declared_drop, wait_s=wait_s
+        )
     if fmt == "json":
         click.echo(to_json(result))
     else:
         print_report(result, Console(highlight=False, soft_wrap=True))
+    if result.pruned and result.pruned.total:
+        click.echo(f"driftwatch: pruned history: {result.pruned}", err=True)
     if result.status == "failed":
         raise SystemExit(EXIT_ERROR)
+    if result.incomplete and not allow_partial:
+        click.echo(
+            f"driftwatch: scan {result.status}: {result.summary['not_checked']} resource(s) not "
+            f"checked, {len(result.errors)} error(s); exit 1 (pass --allow-partial to exit by "
+            "drift found)",
+            err=True,
+        )
+        raise SystemExit(EXIT_ERROR)
     raise SystemExit(EXIT_DRIFT if result.has_drift else EXIT_OK)
+
+
+def _config(config_path: str | None) -> Config:
+    """Load the config and send the log to its data directory."""
+    from driftwatch.logs import log_to_file
+
+    cfg = load_config(config_path)
+    log_to_file(cfg.storage.log_path)
+    return cfg
+
+
+def _store(cfg: Config) -> Store:
+    from driftwatch.store import Store
+
+    return Store(cfg.storage.path)
+
+
+def _duration(option: str, text: str) -> dt.timedelta:
+    from driftwatch.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+_CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $DRIFTWATCH_CONFIG or ./driftwatch.toml).",
+)
+_FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+
+
+@cli.command()
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.option(
+    "--status",
+    type=click.Choice(["open", "resolved", "all"]),
+    default="open",
+    show_default=True,
+)
+@click.option("--type", "rtype", help="Only this resource type (e.g. aws_s3_bucket).")
+@click.option("--account", help="Only this account (its name in the config).")
+def drifts(
+    config_path: str | None, fmt: str, status: str, rtype: str | None, account: str | None
+) -> None:
+    """List drift records from the database (no AWS calls)."""
+    from driftwatch.views import drifts_json, print_drifts
+
+    store = _store(_config(config_path))
+    rows = store.drifts(None if status == "all" else status, rtype, account)
+    if fmt == "json":
+        click.echo(drifts_json(rows))
+    else:
+        print_drifts(rows, Console(highlight=False, soft_wrap=True))
+
+
+@cli.command()
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.argument("rtype", metavar="TYPE")
+@click.argument("rid", metavar="ID")
+def history(config_path: str | None, fmt: str, rtype: str, rid: str) -> None:
+    """A resource's timeline: state and snapshot changes, drift events (no AWS calls)."""
+    from driftwatch.views import print_history, resource_history
+
+    store = _store(_config(config_path))
+    timelines = resource_history(store, rtype, rid)
+    if not timelines:
+        raise DriftwatchError(
+            f"no history for {rtype} {rid!r} in {store.path}; check the type and id "
+            "(`driftwatch drifts --status all` lists what is recorded)"
+        )
+    if fmt == "json":
+        click.echo(json.dumps(timelines, indent=2, default=str))
+    else:
+        print_history(timelines, Console(highlight=False, soft_wrap=True))
+
+
+@cli.command()
+@_CONFIG_OPTION
+@click.option(
+    "--older-than",
+    metavar="DURATION",
+    help="Remove history older than this (e.g. 90d); default: storage.retention_days.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+def prune(config_path: str | None, older_than: str | None, dry_run: bool) -> None:
+    """Remove old scans, events, resolved drifts and snapshots; never an open drift."""
+    from driftwatch.lock import data_dir_lock
+
+    cfg = _config(config_path)
+    if older_than is None and not cfg.storage.retention_days:
+        raise DriftwatchError(
+            f"{cfg.source}: [storage.retention_days] is 0 (keep everything); "
+            "pass --older-than DURATION to prune anyway"
+        )
+    age = (
+        _duration("--older-than", older_than)
+        if older_than
+        else dt.timedelta(days=cfg.storage.retention_days)
+    )
+    cutoff = (dt.datetime.now(dt.UTC) - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store = _store(cfg)
+    with data_dir_lock(cfg.storage.data_dir, wait_s=60):
+        counts = store.prune(cutoff, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} history older than {cutoff}: {counts}")
 
 
 @cli.command()

@@ -6,18 +6,23 @@ a scope's detail reads start as soon as its listing is done.
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.exceptions as bex
+
 from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
 from driftwatch.collectors.base import Collector, is_code
 from driftwatch.config import AccountConfig
-from driftwatch.models import DeclaredResource, LiveResource, Scope, ScopeError
+from driftwatch.models import DeclaredResource, LiveResource, ResourceKey, Scope, ScopeError
 from driftwatch.registry import collectors
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,14 +45,44 @@ class Progress:
 
 @dataclass
 class Collected:
-    """The outcome of collection, per scope and per declared resource."""
+    """The outcome of collection, per scope and per declared resource (by resource key)."""
 
     live: dict[Scope, list[LiveResource]] = field(default_factory=dict)
     errors: list[ScopeError] = field(default_factory=list)
     failed_scopes: dict[Scope, str] = field(default_factory=dict)
-    matches: dict[int, LiveResource] = field(default_factory=dict)
-    unchecked: dict[int, str] = field(default_factory=dict)
-    claimed: dict[int, list[LiveResource]] = field(default_factory=dict)
+    matches: dict[ResourceKey, LiveResource] = field(default_factory=dict)
+    unchecked: dict[ResourceKey, str] = field(default_factory=dict)
+    claimed: dict[ResourceKey, list[LiveResource]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Read:
+    """The detail sources one declared resource needs from its matched live resource."""
+
+    declared: DeclaredResource
+    live: LiveResource
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListTask:
+    plan: ScopePlan
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    plan: ScopePlan
+    reads: tuple[Read, ...]
+
+
+@dataclass(frozen=True)
+class DetailTask:
+    read: Read
+    collector: Collector
+
+
+Task = ListTask | BatchTask | DetailTask
+Tasks = dict["Future[Any]", Task]
 
 
 class Collection:
@@ -58,11 +93,13 @@ class Collection:
         sessions: AwsSessions,
         max_workers: int,
         on_progress: Callable[[Progress], None] | None = None,
+        log_hint: str = "the driftwatch log",
     ) -> None:
         self.sessions = sessions
         self.max_workers = max_workers
         self.on_progress = on_progress or (lambda p: None)
         self.progress = Progress()
+        self.log_hint = log_hint
 
     def run(self, plans: list[ScopePlan]) -> Collected:
         out = Collected()
@@ -70,25 +107,25 @@ class Collection:
         # Futures report themselves on a queue as they finish: waiting on the whole
         # pending set each time would cost O(pending) per completion.
         finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
-        pending: dict[Future[Any], tuple[Any, ...]] = {}
+        pending: Tasks = {}
 
-        def track(tasks: dict[Future[Any], tuple[Any, ...]]) -> None:
+        def track(tasks: Tasks) -> None:
             pending.update(tasks)
             for fut in tasks:
                 fut.add_done_callback(finished.put)
 
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="collect") as pool:
-            track({pool.submit(self._list, p): ("list", p) for p in plans})
+            track({pool.submit(self._list, p): ListTask(p) for p in plans})
             last_report = 0.0
             while pending:
                 fut = finished.get()
                 task = pending.pop(fut)
-                if task[0] == "list":
-                    track(self._listed(pool, fut, task[1], out))
-                elif task[0] == "batch":
-                    track(self._batched(pool, fut, task[1], task[2], out))
+                if isinstance(task, ListTask):
+                    track(self._listed(pool, fut, task.plan, out))
+                elif isinstance(task, BatchTask):
+                    track(self._batched(pool, fut, task, out))
                 else:
-                    self._detailed(fut, task[1], task[2], out)
+                    self._detailed(fut, task, out)
                 if not pending or time.monotonic() - last_report > 0.1:
                     last_report = time.monotonic()
                     self._report()
@@ -103,119 +140,120 @@ class Collection:
         region = GLOBAL_API_REGION if collector.is_global else plan.scope.region
         return self.sessions.client(plan.account, region, collector.service)
 
+    def _failure(self, exc: BaseException, scope: Scope, what: str) -> tuple[str, bool]:
+        """(reason, internal): AWS answers by their code; anything else is a driftwatch bug."""
+        if isinstance(exc, bex.ClientError | bex.BotoCoreError):
+            return describe_error(exc), False
+        log.error(
+            "internal error in the %s collector (%s, %s)", scope.type, scope, what, exc_info=exc
+        )
+        reason = (
+            f"internal error: {type(exc).__name__}: {exc} "
+            f"(a driftwatch bug in the {scope.type} collector; traceback in {self.log_hint})"
+        )
+        return reason, True
+
     def _listed(
         self, pool: ThreadPoolExecutor, fut: Future[Any], plan: ScopePlan, out: Collected
-    ) -> dict[Future[Any], tuple[Any, ...]]:
+    ) -> Tasks:
         self.progress.scopes_done += 1
         try:
             live: list[LiveResource] = fut.result()
         except Exception as exc:  # every failure of a scope is recorded, never swallowed
-            message = describe_error(exc)
+            message, internal = self._failure(exc, plan.scope, "listing")
             out.failed_scopes[plan.scope] = message
-            out.errors.append(ScopeError(plan.scope, message))
+            out.errors.append(ScopeError(plan.scope, message, internal=internal))
             return {}
         out.live[plan.scope] = live
         self.progress.resources_read += len(live)
         collector = collectors.get(plan.scope.type)()
-        reads: list[tuple[DeclaredResource, LiveResource, list[str]]] = []
+        reads: list[Read] = []
         index = collector.index(live)
         for res in plan.declared:
             found = collector.match(res, index.get(collector.match_key(res.id), []))
-            out.claimed[id(res)] = found  # ambiguous matches are claimed too: never unmanaged
+            out.claimed[res.key] = found  # ambiguous matches are claimed too: never unmanaged
             if len(found) > 1:
                 ids = ", ".join(sorted(x.id for x in found))
-                out.unchecked[id(res)] = f"ambiguous: {res.id!r} matches {ids}"
+                out.unchecked[res.key] = f"ambiguous: {res.id!r} matches {ids}"
             elif found:
-                out.matches[id(res)] = found[0]
-                reads.append((res, found[0], collector.sources_for(list(res.spec))))
+                out.matches[res.key] = found[0]
+                reads.append(Read(res, found[0], tuple(collector.sources_for(list(res.spec)))))
         batch = self._batch(collector, reads, len(live))
-        tasks = self._submit_reads(pool, collector, plan, reads, skip=set(batch))
+        tasks = self._submit_reads(
+            pool, collector, plan, reads, batched={r.declared.key for r in batch}
+        )
         if batch:
-            f = pool.submit(
-                collector.read_batch,
-                self._client(collector, plan),
-                {lv.id for _, lv, _ in batch.values()},
-            )
-            tasks[f] = ("batch", plan, list(batch.values()))
+            live_ids = {r.live.id for r in batch}
+            f = pool.submit(collector.read_batch, self._client(collector, plan), live_ids)
+            tasks[f] = BatchTask(plan, tuple(batch))
         return tasks
 
-    def _batch(
-        self, collector: Collector, reads: list[Any], listed: int
-    ) -> dict[int, tuple[DeclaredResource, LiveResource, list[str]]]:
-        """The reads one batch call should serve instead (keyed by id of the declaration)."""
+    def _batch(self, collector: Collector, reads: list[Read], listed: int) -> list[Read]:
+        """The reads that one batch call should serve instead, with their batchable sources."""
         if not collector.batch_sources:
-            return {}
-        wanted = {lv.id: [s for s in srcs if s in collector.batch_sources] for _, lv, srcs in reads}
+            return []
+        wanted = {r.live.id: [s for s in r.sources if s in collector.batch_sources] for r in reads}
         wanted = {k: v for k, v in wanted.items() if v}
         if not wanted or not collector.batch_worthwhile(wanted, listed):
-            return {}
-        return {
-            id(res): (res, lv, [s for s in srcs if s in collector.batch_sources])
-            for res, lv, srcs in reads
-            if lv.id in wanted
-        }
+            return []
+        return [r for r in reads if r.live.id in wanted]
 
     def _submit_reads(
         self,
         pool: ThreadPoolExecutor,
         collector: Collector,
         plan: ScopePlan,
-        reads: list[Any],
-        skip: set[int],
-    ) -> dict[Future[Any], tuple[Any, ...]]:
-        tasks: dict[Future[Any], tuple[Any, ...]] = {}
+        reads: Iterable[Read],
+        batched: set[ResourceKey],
+    ) -> Tasks:
+        tasks: Tasks = {}
         client = self._client(collector, plan)
-        for res, lv, sources in reads:
-            batched = collector.batch_sources if id(res) in skip else frozenset()
-            for source in sources:
-                if source not in batched:
-                    tasks[pool.submit(collector.read, source, client, lv)] = (
-                        "detail",
-                        res,
-                        collector,
-                    )
+        for read in reads:
+            skip = collector.batch_sources if read.declared.key in batched else frozenset()
+            for source in read.sources:
+                if source not in skip:
+                    fut = pool.submit(collector.read, source, client, read.live)
+                    tasks[fut] = DetailTask(read, collector)
         return tasks
 
     def _batched(
-        self,
-        pool: ThreadPoolExecutor,
-        fut: Future[Any],
-        plan: ScopePlan,
-        reads: list[Any],
-        out: Collected,
-    ) -> dict[Future[Any], tuple[Any, ...]]:
-        collector = collectors.get(plan.scope.type)()
+        self, pool: ThreadPoolExecutor, fut: Future[Any], task: BatchTask, out: Collected
+    ) -> Tasks:
+        collector = collectors.get(task.plan.scope.type)()
         try:
             result: dict[str, dict[str, Any]] = fut.result()
         except Exception as exc:
             if is_code(exc, "AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
                 # Allowed to read one by one but not in bulk: fall back, nothing lost.
-                return self._submit_reads(pool, collector, plan, reads, skip=set())
-            reason = describe_error(exc)
-            for res, _, _ in reads:
-                out.errors.append(ScopeError(res.scope, reason, resource_id=res.id))
-                out.unchecked.setdefault(id(res), reason)
+                return self._submit_reads(pool, collector, task.plan, task.reads, batched=set())
+            reason, internal = self._failure(exc, task.plan.scope, "batch read")
+            for read in task.reads:
+                res = read.declared
+                out.errors.append(
+                    ScopeError(res.scope, reason, resource_id=res.id, internal=internal)
+                )
+                out.unchecked.setdefault(res.key, reason)
             return {}
-        for res, lv, _ in reads:
-            if lv.id in result:
-                lv.attrs.update(result[lv.id])
+        for read in task.reads:
+            if read.live.id in result:
+                read.live.attrs.update(result[read.live.id])
             else:
-                out.unchecked.setdefault(id(res), "disappeared during the scan")
+                out.unchecked.setdefault(read.declared.key, "disappeared during the scan")
         return {}
 
-    def _detailed(
-        self, fut: Future[Any], res: DeclaredResource, collector: Collector, out: Collected
-    ) -> None:
-        live = out.matches[id(res)]
+    def _detailed(self, fut: Future[Any], task: DetailTask, out: Collected) -> None:
+        res = task.read.declared
         try:
-            live.attrs.update(fut.result())
+            task.read.live.attrs.update(fut.result())
         except Exception as exc:
-            if is_code(exc, *collector.not_found_codes):
+            if is_code(exc, *task.collector.not_found_codes):
                 reason = f"disappeared during the scan ({describe_error(exc)})"
             else:
-                reason = describe_error(exc)
-                out.errors.append(ScopeError(res.scope, reason, resource_id=res.id))
-            out.unchecked.setdefault(id(res), reason)
+                reason, internal = self._failure(exc, res.scope, f"reading {res.id}")
+                out.errors.append(
+                    ScopeError(res.scope, reason, resource_id=res.id, internal=internal)
+                )
+            out.unchecked.setdefault(res.key, reason)
 
     def _report(self) -> None:
         self.progress.api_calls = self.sessions.counter.total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -53,12 +54,19 @@ class AwsConfig:
 class StorageConfig:
     path: Path
     data_dir: Path
+    retention_days: int = 90  # 0 keeps everything
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "driftwatch.log"
 
 
 @dataclass(frozen=True)
 class ScanConfig:
     unmanaged: bool = True
     types: tuple[str, ...] = ()
+    max_declared_drop: float = 0.5  # a larger drop against the last scan fails the scan
+    reopen_window: dt.timedelta = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -199,19 +207,58 @@ def _account(r: _Reader, t: Any, key: str, default_regions: list[str]) -> Accoun
 
 
 def _storage(r: _Reader, t: dict[str, Any]) -> StorageConfig:
-    r.only(t, "storage", {"path", "data_dir"})
+    r.only(t, "storage", {"path", "data_dir", "retention_days"})
     path = r.base / Path(r.string(t, "storage", "path", "driftwatch.db")).expanduser()
     data_dir = r.string(t, "storage", "data_dir", "")
     ddir = r.base / Path(data_dir).expanduser() if data_dir else path.parent / ".driftwatch"
-    return StorageConfig(path=path, data_dir=ddir)
+    return StorageConfig(
+        path=path,
+        data_dir=ddir,
+        retention_days=r.integer(t, "storage", "retention_days", 90, minimum=0, maximum=36500),
+    )
 
 
 def _scan(r: _Reader, t: dict[str, Any]) -> ScanConfig:
-    r.only(t, "scan", {"unmanaged", "types"})
+    r.only(t, "scan", {"unmanaged", "types", "max_declared_drop", "reopen_window"})
     return ScanConfig(
         unmanaged=r.boolean(t, "scan", "unmanaged", True),
         types=tuple(r.strings(t, "scan", "types", [])),
+        max_declared_drop=_fraction(r, t, "scan", "max_declared_drop", 0.5),
+        reopen_window=_duration(r, t, "scan", "reopen_window", "24h"),
     )
+
+
+def _fraction(r: _Reader, t: dict[str, Any], sect: str, key: str, default: float) -> float:
+    """A share from 0 to 1, written as 0.5 or "50%"."""
+    v = t.get(key, default)
+    if isinstance(v, str) and v.strip().endswith("%"):
+        with contextlib.suppress(ValueError):  # not a number: reported just below
+            v = float(v.strip()[:-1]) / 100
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+        raise r.fail(f"{sect}.{key}", f'must be a share from 0 to 1 (0.5 or "50%"), got {v!r}')
+    return float(v)
+
+
+def _duration(r: _Reader, t: dict[str, Any], sect: str, key: str, default: str) -> dt.timedelta:
+    v = t.get(key, default)
+    try:
+        return parse_duration(v)
+    except ValueError as exc:
+        raise r.fail(f"{sect}.{key}", str(exc)) from None
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """ "30s", "15m", "1h", "90d" (or a whole number of seconds) → timedelta."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return dt.timedelta(seconds=value)
+    m = _DURATION.match(value) if isinstance(value, str) else None
+    if not m:
+        raise ValueError(f'must be a duration such as "30s", "15m", "24h" or "90d", got {value!r}')
+    return dt.timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
 def _ignore(r: _Reader, t: Any, key: str) -> IgnoreRule:

@@ -35,3 +35,11 @@ class RegistryError(DriftwatchError):
 
 class StoreError(DriftwatchError):
     """The SQLite store could not be opened or written."""
+
+
+class LockError(DriftwatchError):
+    """Another process holds the data directory's scan lock."""
+
+
+class DeclaredDropError(DriftwatchError):
+    """The declared state shrank by more than `scan.max_declared_drop` since the last scan."""

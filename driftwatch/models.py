@@ -8,6 +8,9 @@ from typing import Any
 
 GLOBAL_REGION = "global"
 
+ResourceKey = tuple[str, str, str, str]
+"""(account, region, type, id): one resource, declared or live, across scans."""
+
 
 class Kind(StrEnum):
     """A finding's verdict on one resource."""
@@ -51,6 +54,10 @@ class DeclaredResource:
     @property
     def scope(self) -> Scope:
         return Scope(self.account, self.region, self.type)
+
+    @property
+    def key(self) -> ResourceKey:
+        return (self.account, self.region, self.type, self.id)
 
     @property
     def where(self) -> str:
@@ -104,17 +111,26 @@ class Finding:
     def scope(self) -> Scope:
         return Scope(self.account, self.region, self.type)
 
+    @property
+    def key(self) -> ResourceKey:
+        return (self.account, self.region, self.type, self.id)
+
 
 @dataclass(frozen=True)
 class ScopeError:
-    """A scope (or one resource in it) that could not be read."""
+    """A scope (or one resource in it) that could not be read.
+
+    `internal` marks a driftwatch bug (an unexpected exception in a collector), as
+    opposed to an AWS answer such as AccessDenied or throttling.
+    """
 
     scope: Scope
     error: str
     resource_id: str | None = None
+    internal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "account": self.scope.account,
             "region": self.scope.region,
             "type": self.scope.type,
@@ -122,4 +138,6 @@ class ScopeError:
         }
         if self.resource_id:
             d["resource_id"] = self.resource_id
+        if self.internal:
+            d["internal"] = True
         return d

@@ -8,8 +8,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from driftwatch.lifecycle import OPEN, Resolved, finding_fingerprint
 from driftwatch.models import Finding, Kind
-from driftwatch.scan import ScanResult, drift_status
+from driftwatch.scan import ScanResult
 
 _TITLES = {
     Kind.MODIFIED: "Modified",
@@ -31,7 +32,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     for f in result.findings:
         if not f.kind.is_drift:
             continue
-        status, first_seen = drift_status(result, f)
+        record = result.record(f)
         drifts.append(
             {
                 "kind": f.kind.value,
@@ -41,8 +42,10 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "region": f.region,
                 "source": f.source,
                 "live_id": f.live_id,
-                "status": status,
-                "first_seen": first_seen,
+                "fingerprint": finding_fingerprint(f),
+                "status": OPEN,
+                "transition": record.transition if record else None,
+                "first_seen": record.first_seen if record else result.finished_at,
                 "changes": [c.to_dict() for c in f.changes],
             }
         )
@@ -55,9 +58,12 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "finished_at": result.finished_at,
             "duration_s": result.duration_s,
             "api_calls": result.api_calls,
+            "declared": result.declared,
+            "stored": result.lifecycle is not None,
         },
         "summary": result.summary,
         "drifts": drifts,
+        "resolved": [_resolved_doc(r) for r in result.resolved],
         "not_checked": [
             {
                 "type": f.type,
@@ -84,6 +90,20 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     }
 
 
+def _resolved_doc(r: Resolved) -> dict[str, Any]:
+    d = r.drift
+    return {
+        "kind": d.kind,
+        "type": d.type,
+        "id": d.resource_id,
+        "account": d.account,
+        "region": d.region,
+        "fingerprint": d.fingerprint,
+        "first_seen": d.first_seen,
+        "reason": r.reason,
+    }
+
+
 def to_json(result: ScanResult) -> str:
     return json.dumps(to_document(result), indent=2, default=str)
 
@@ -103,6 +123,7 @@ def print_report(result: ScanResult, console: Console) -> None:
             for line in _detail_lines(kind, f):
                 console.print(line)
         console.print()
+    _print_resolved(result, console)
     for rule in result.expired_rules:
         console.print(
             f"[yellow]ignore rule expired on {rule.expires}[/]: "
@@ -110,8 +131,23 @@ def print_report(result: ScanResult, console: Console) -> None:
             f"({escape(rule.reason or 'no reason given')}); it no longer applies"
         )
     for message, where in _grouped_errors(result).items():
-        console.print(f"[red]scope error[/] {escape(', '.join(where))}: {escape(message)}")
+        label = "internal error" if message.startswith("internal error") else "scope error"
+        console.print(f"[red]{label}[/] {escape(', '.join(where))}: {escape(message)}")
     console.print(_summary_line(result))
+
+
+def _print_resolved(result: ScanResult, console: Console) -> None:
+    if not result.resolved:
+        return
+    console.print(f"[bold green]Resolved in this scan ({len(result.resolved)})[/]")
+    for r in sorted(result.resolved, key=lambda x: (x.drift.type, x.drift.key)):
+        d = r.drift
+        console.print(
+            f"  [green]✓[/] [bold]{escape(d.type)}[/] {escape(d.resource_id)}  "
+            f"[dim]({escape(d.account)}/{escape(d.region)}, was {d.kind} since "
+            f"{d.first_seen})[/]: {escape(r.reason)}"
+        )
+    console.print()
 
 
 def _grouped_errors(result: ScanResult) -> dict[str, list[str]]:
@@ -130,12 +166,18 @@ def _headline(kind: Kind, f: Finding, result: ScanResult) -> str:
     where = [f"{f.account}/{f.region}"]
     if f.source:
         where.append(f.source)
-    if kind.is_drift:
-        where.append(f"since {drift_status(result, f)[1]}")
+    record = result.record(f) if kind.is_drift else None
+    if record is not None:
+        where.append(f"since {record.first_seen}")
+    label = _TRANSITION.get(record.transition) if record else None
+    tag = f" [bold]{label}[/]" if label else ""
     return (
-        f"  [{_STYLE[kind]}]{_MARK[kind]}[/] [bold]{escape(f.type)}[/] {escape(f.id)}"
+        f"  [{_STYLE[kind]}]{_MARK[kind]}[/] [bold]{escape(f.type)}[/] {escape(f.id)}{tag}"
         f"  [dim]({escape(', '.join(where))})[/]"
     )
+
+
+_TRANSITION = {"new": "(new)", "changed": "(changed)", "reopened": "(reopened)"}
 
 
 def _detail_lines(kind: Kind, f: Finding) -> list[str]:
@@ -165,5 +207,14 @@ def _summary_line(result: ScanResult) -> str:
         f"scan {result.id or '(not stored)'} at {commit} \\[{result.status}]: "
         f"{s['in_sync']} in sync, {s['modified']} modified, {s['missing']} missing, "
         f"{s['unmanaged']} unmanaged, {s['not_checked']} not checked; "
+        f"{_lifecycle_counts(result)}"
         f"{len(result.errors)} error(s); {result.api_calls} API calls in {result.duration_s}s"
     )
+
+
+def _lifecycle_counts(result: ScanResult) -> str:
+    if result.lifecycle is None:
+        return ""
+    found = [d.transition for d in result.lifecycle.found]
+    news = sum(t in ("new", "reopened") for t in found)
+    return f"{news} new, {found.count('changed')} changed, {len(result.resolved)} resolved; "

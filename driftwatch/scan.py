@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,16 +17,28 @@ from driftwatch.config import Config, IgnoreRule
 from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
-from driftwatch.errors import ConfigError, DriftwatchError
-from driftwatch.models import GLOBAL_REGION, DeclaredResource, Finding, Kind, Scope, ScopeError
+from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
+from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved, finding_fingerprint
+from driftwatch.lock import data_dir_lock
+from driftwatch.models import (
+    GLOBAL_REGION,
+    DeclaredResource,
+    Finding,
+    Kind,
+    ResourceKey,
+    Scope,
+    ScopeError,
+)
 from driftwatch.registry import collectors
 from driftwatch.secretkey import load_or_create_key
-from driftwatch.store import ScanRecord, Store, finding_fingerprint
+from driftwatch.store import PruneCounts, ScanWrite, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class ScanResult:
-    """What a scan decided, and the drift records as they stand after it."""
+    """What one scan decided, and what it did to the drift records (when stored)."""
 
     id: int | None
     commit: str | None
@@ -33,10 +47,12 @@ class ScanResult:
     finished_at: str
     findings: list[Finding]
     errors: list[ScopeError]
-    drift_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    declared: int = 0
+    lifecycle: LifecyclePlan | None = None
     expired_rules: list[IgnoreRule] = field(default_factory=list)
     api_calls: int = 0
     duration_s: float = 0.0
+    pruned: PruneCounts | None = None
 
     def count(self, kind: Kind) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -48,6 +64,23 @@ class ScanResult:
     @property
     def has_drift(self) -> bool:
         return any(f.kind.is_drift for f in self.findings)
+
+    @property
+    def incomplete(self) -> bool:
+        """Something was not checked: a scope or a resource."""
+        return bool(self.errors) or any(f.kind == Kind.NOT_CHECKED for f in self.findings)
+
+    @property
+    def resolved(self) -> list[Resolved]:
+        return self.lifecycle.resolved if self.lifecycle else []
+
+    def record(self, f: Finding) -> Found | None:
+        """The drift record behind a drift finding, as this scan left it (None unstored)."""
+        return self._records.get(finding_fingerprint(f))
+
+    @functools.cached_property
+    def _records(self) -> dict[str, Found]:
+        return {d.fingerprint: d for d in self.lifecycle.found} if self.lifecycle else {}
 
 
 def now_iso() -> str:
@@ -76,17 +109,25 @@ def check_types(cfg: Config) -> None:
             )
 
 
+def watched_scopes(cfg: Config) -> list[tuple[Scope, int]]:
+    """The scopes the config watches for unmanaged resources, with their account's index."""
+    if not cfg.scan.unmanaged:
+        return []
+    types = list(cfg.scan.types) or collectors.names()
+    return [
+        (Scope(account.name, region, rtype), i)
+        for i, account in enumerate(cfg.aws.accounts)
+        for rtype in types
+        for region in ([GLOBAL_REGION] if collectors.get(rtype).is_global else account.regions)
+    ]
+
+
 def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan]:
     """Watched scopes (for unmanaged detection) plus every scope something is declared in."""
-    plans: dict[Scope, ScopePlan] = {}
-    if cfg.scan.unmanaged:
-        types = list(cfg.scan.types) or collectors.names()
-        for account in cfg.aws.accounts:
-            for rtype in types:
-                regions = [GLOBAL_REGION] if collectors.get(rtype).is_global else account.regions
-                for region in regions:
-                    scope = Scope(account.name, region, rtype)
-                    plans[scope] = ScopePlan(scope, account, watched=True)
+    plans = {
+        scope: ScopePlan(scope, cfg.aws.accounts[i], watched=True)
+        for scope, i in watched_scopes(cfg)
+    }
     for res in declared:
         if res.scope not in plans:
             acct = cfg.aws.account(res.account)
@@ -100,15 +141,16 @@ def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan
 def build_findings(
     cfg: Config, plans: list[ScopePlan], got: Collected, today: dt.date, secret_key: bytes
 ) -> list[Finding]:
+    """One finding per declared resource, plus unmanaged ones in watched scopes read."""
     findings: list[Finding] = []
     for plan in plans:
         collector = collectors.get(plan.scope.type)()
         failed = got.failed_scopes.get(plan.scope)
         matched: set[str] = set()
         for res in plan.declared:
-            live = got.matches.get(id(res))
-            matched.update(x.id for x in got.claimed.get(id(res), []))
-            reason = failed or got.unchecked.get(id(res))
+            live = got.matches.get(res.key)
+            matched.update(x.id for x in got.claimed.get(res.key, []))
+            reason = failed or got.unchecked.get(res.key)
             if reason:
                 findings.append(_not_checked(res, reason, live.id if live else None))
             elif live is None:
@@ -118,9 +160,7 @@ def build_findings(
                     )
                 )
             else:
-                findings.append(
-                    diff_resource(collector, res, live, cfg.ignore, today, secret_key=secret_key)
-                )
+                findings.append(_compare(cfg, collector, res, live, today, secret_key, got))
         if plan.watched and not failed:
             findings += [
                 Finding(
@@ -138,6 +178,28 @@ def build_findings(
     return findings
 
 
+def _compare(
+    cfg: Config,
+    collector: Any,
+    res: DeclaredResource,
+    live: Any,
+    today: dt.date,
+    secret_key: bytes,
+    got: Collected,
+) -> Finding:
+    """diff_resource, with a canonicalisation bug kept to this resource (not checked)."""
+    try:
+        return diff_resource(collector, res, live, cfg.ignore, today, secret_key=secret_key)
+    except Exception as exc:  # a driftwatch bug on unexpected live data: say so, loudly
+        log.error("internal error comparing %s %s (%s)", res.type, res.id, res.where, exc_info=exc)
+        reason = (
+            f"internal error: {type(exc).__name__}: {exc} (a driftwatch bug comparing "
+            f"{res.type}; traceback in {cfg.storage.log_path})"
+        )
+        got.errors.append(ScopeError(res.scope, reason, resource_id=res.id, internal=True))
+        return _not_checked(res, reason, live.id)
+
+
 def _not_checked(res: DeclaredResource, reason: str, live_id: str | None) -> Finding:
     return Finding(
         Kind.NOT_CHECKED,
@@ -151,65 +213,163 @@ def _not_checked(res: DeclaredResource, reason: str, live_id: str | None) -> Fin
     )
 
 
+def coverage(
+    cfg: Config,
+    plans: list[ScopePlan],
+    got: Collected,
+    declared: list[DeclaredResource],
+    findings: list[Finding],
+) -> Coverage:
+    """The evidence this scan holds for resolving (or keeping) drift records."""
+    unchecked: set[ResourceKey] = {f.key for f in findings if f.kind == Kind.NOT_CHECKED}
+    for key in got.unchecked:  # live candidates an ambiguous declaration claimed
+        unchecked.update(lv_key(lv) for lv in got.claimed.get(key, []))
+    return Coverage(
+        read=frozenset(p.scope for p in plans if p.scope not in got.failed_scopes),
+        failed=frozenset(got.failed_scopes),
+        unchecked=frozenset(unchecked),
+        declared=frozenset(r.key for r in declared),
+        watched=frozenset(scope for scope, _ in watched_scopes(cfg)),
+        regions=frozenset(
+            (a.name, region) for a in cfg.aws.accounts for region in (*a.regions, GLOBAL_REGION)
+        ),
+    )
+
+
+def lv_key(lv: Any) -> ResourceKey:
+    return (lv.account, lv.region, lv.type, lv.id)
+
+
+def check_declared_drop(cfg: Config, store: Store, declared: int, commit: str) -> None:
+    """Refuse a scan whose declared state shrank by more than `scan.max_declared_drop`."""
+    before = store.last_declared_count()
+    if not before or declared >= before:
+        return
+    drop = (before - declared) / before
+    if drop > cfg.scan.max_declared_drop:
+        raise DeclaredDropError(
+            f"declared resources dropped from {before} to {declared} ({drop:.0%}) at commit "
+            f"{commit[:12]}, more than scan.max_declared_drop "
+            f"({cfg.scan.max_declared_drop:.0%}); an emptied or mis-pathed manifest would "
+            "turn every live resource unmanaged. Check [git] branch and path, or run with "
+            "--allow-declared-drop if the clean-up is intended"
+        )
+
+
+def scan_status(plans: list[ScopePlan], got: Collected, findings: list[Finding]) -> str:
+    if plans and len(got.failed_scopes) == len(plans):
+        return "failed"
+    if got.errors or any(f.kind == Kind.NOT_CHECKED for f in findings):
+        return "partial"
+    return "ok"
+
+
 def run_scan(
-    cfg: Config, store: Store | None, on_progress: Callable[[Progress], None] | None = None
+    cfg: Config,
+    store: Store | None,
+    on_progress: Callable[[Progress], None] | None = None,
+    *,
+    allow_declared_drop: bool = False,
+    wait_s: float = 0.0,
 ) -> ScanResult:
-    """Run one scan; with a store, persist it (a failed scan is recorded, then re-raised)."""
+    """Run one scan under the data directory's lock; with a store, persist it.
+
+    Every scan started against a store leaves a row: `running`, then `ok`/`partial`/
+    `failed`; a scan that cannot finish is recorded as failed and the error re-raised.
+    """
     check_types(cfg)
-    secret_key = load_or_create_key(cfg.storage.data_dir)
+    with data_dir_lock(cfg.storage.data_dir, wait_s):
+        secret_key = load_or_create_key(cfg.storage.data_dir)
+        if store is None:
+            return _scan(cfg, None, None, on_progress, allow_declared_drop, secret_key)
+        store.check()
+        scan_id = store.start_scan(now_iso())
+        try:
+            result = _scan(cfg, store, scan_id, on_progress, allow_declared_drop, secret_key)
+        except BaseException as exc:
+            store.fail_scan(scan_id, now_iso(), _failure(exc, cfg), getattr(exc, "commit", None))
+            raise
+        result.pruned = _maybe_prune(cfg, store)
+        return result
+
+
+def _failure(exc: BaseException, cfg: Config) -> str:
+    if isinstance(exc, DriftwatchError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    log.error("scan failed with an internal error", exc_info=exc)
+    return f"internal error: {type(exc).__name__}: {exc} (traceback in {cfg.storage.log_path})"
+
+
+def _scan(
+    cfg: Config,
+    store: Store | None,
+    scan_id: int | None,
+    on_progress: Callable[[Progress], None] | None,
+    allow_declared_drop: bool,
+    secret_key: bytes,
+) -> ScanResult:
     started, t0 = now_iso(), time.monotonic()
-    try:
-        commit, declared = load_declared(cfg)
-    except DriftwatchError as exc:
-        if store is not None:
-            store.record_failed_scan(started, now_iso(), getattr(exc, "commit", None), str(exc))
-        raise
+    commit, declared = load_declared(cfg)
+    if store is not None and not allow_declared_drop:
+        try:
+            check_declared_drop(cfg, store, len(declared), commit)
+        except DriftwatchError as exc:
+            exc.commit = commit  # type: ignore[attr-defined]
+            raise
     plans = plan_scopes(cfg, declared)
     sessions = AwsSessions(cfg.aws)
-    got = Collection(sessions, cfg.aws.max_concurrency, on_progress).run(plans)
+    collection = Collection(
+        sessions, cfg.aws.max_concurrency, on_progress, log_hint=str(cfg.storage.log_path)
+    )
+    got = collection.run(plans)
     today = dt.datetime.now(dt.UTC).date()
     findings = build_findings(cfg, plans, got, today, secret_key)
-    status = (
-        "ok"
-        if not got.errors
-        else "failed"
-        if plans and len(got.failed_scopes) == len(plans)
-        else "partial"
-    )
     result = ScanResult(
-        id=None,
+        id=scan_id,
         commit=commit,
-        status=status,
+        status=scan_status(plans, got, findings),
         started_at=started,
         finished_at=now_iso(),
         findings=findings,
         errors=got.errors,
+        declared=len(declared),
         api_calls=sessions.counter.total,
         duration_s=round(time.monotonic() - t0, 3),
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
     )
-    if store is not None:
-        checked = {p.scope for p in plans if p.scope not in got.failed_scopes}
-        result.id, result.drift_records = store.persist_scan(
-            ScanRecord(
-                started_at=result.started_at,
+    if store is not None and scan_id is not None:
+        result.lifecycle = store.persist_scan(
+            ScanWrite(
+                scan_id=scan_id,
                 finished_at=result.finished_at,
-                status=status,
+                status=result.status,
                 commit_sha=commit,
                 findings=findings,
                 errors=got.errors,
-                checked_scopes=checked,
+                coverage=coverage(cfg, plans, got, declared, findings),
+                reopen_window=cfg.scan.reopen_window,
+                declared=len(declared),
                 api_calls=result.api_calls,
                 duration_s=result.duration_s,
-                counts=result.summary,
             )
         )
     return result
 
 
-def drift_status(result: ScanResult, f: Finding) -> tuple[str, str]:
-    """(status, first_seen) of the drift record behind a finding."""
-    row = result.drift_records.get(finding_fingerprint(f))
-    if row is None:
-        return "open", result.finished_at
-    return row["status"], row["first_seen"]
+PRUNE_EVERY = dt.timedelta(hours=24)
+
+
+def _maybe_prune(cfg: Config, store: Store) -> PruneCounts | None:
+    """Apply `storage.retention_days` at most once a day, after a scan."""
+    if not cfg.storage.retention_days:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    last = store.last_prune()
+    if last and now - dt.datetime.fromisoformat(last.replace("Z", "+00:00")) < PRUNE_EVERY:
+        return None
+    cutoff = now - dt.timedelta(days=cfg.storage.retention_days)
+    counts = store.prune(cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    log.info("pruned history older than %s: %s", cutoff.date(), counts)
+    return counts

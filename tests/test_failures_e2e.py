@@ -63,8 +63,10 @@ def test_failed_scope_is_not_checked_and_keeps_drift_open(
     proxy.faults.append(fault)
     second = scan(cfg)
     assert fault.hits > 0
-    # The other region was checked, so the scan reports its drift and exits by it.
-    assert second.code == 2, second.stderr
+    # Something was not checked: exit 1, after the whole report (drift included).
+    assert second.code == 1, second.stderr
+    assert "--allow-partial" in second.stderr
+    assert second.drift("aws_s3_bucket", "east-bucket")["kind"] == "modified"
     assert second.doc["scan"]["status"] == "partial"
     [nc] = second.findings("not_checked")
     assert (nc["type"], nc["id"], nc["region"]) == ("aws_security_group", "web", "eu-west-1")
@@ -76,6 +78,8 @@ def test_failed_scope_is_not_checked_and_keeps_drift_open(
     assert [d["status"] for d in sg_drift] == ["open"]
     assert [e["event"] for e in store.events(sg_drift[0]["fingerprint"])] == ["opened"]
     assert store.scope_errors(second.doc["scan"]["id"])[0]["region"] == "eu-west-1"
+    # --allow-partial: exit by the drift that was found.
+    assert scan(cfg, "--allow-partial").code == 2
 
 
 def test_failed_scope_never_resolves(
@@ -119,7 +123,7 @@ def test_detail_read_failure_marks_only_that_resource(
     assert [nc["id"] for nc in run.findings("not_checked")] == ["a-bucket"]
     assert run.drift("aws_s3_bucket", "b-bucket")["kind"] == "modified"
     assert run.doc["errors"][0]["resource_id"] == "a-bucket"
-    assert run.code == 2
+    assert run.code == 1
 
 
 def test_lifecycle_opened_changed_resolved(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
@@ -265,14 +269,22 @@ def test_crash_mid_persist_leaves_previous_state(
     s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket="new-stray")
 
-    def boom(self: Store, events: list) -> None:
+    import driftwatch.store.persist as persist
+
+    def boom(conn: object, write: object) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(Store, "_write_events", boom)
+    # Resources and scope errors are written by then; the lifecycle step fails.
+    monkeypatch.setattr(persist, "_write_lifecycle", boom)
     with pytest.raises(RuntimeError, match="power cut"):
         run_scan(cfg, Store(path))
     after = {t: list(db(tmp_path).db.table(t).rows) for t in snapshot}
+    failed = after["scans"].pop()
     assert after == snapshot
+    # The started scan left its row, failed, with the cause and where the traceback is.
+    assert failed["status"] == "failed"
+    assert "internal error: RuntimeError: power cut" in failed["error"]
+    assert "driftwatch.log" in failed["error"]
 
 
 def test_fetches_new_commits_from_a_remote(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
@@ -377,7 +389,7 @@ def test_bad_config_is_one_clear_line(
     cfg.write_text(body.replace("url = 'x'", f"url = '{repo.path}'"))
     run = run_cli("scan", "--config", str(cfg))
     assert run.code == 1
-    assert f"{cfg}: {expected}" in run.stderr or expected in run.stderr, run.stderr
+    assert f"driftwatch: error: {cfg}: {expected}" in run.stderr, run.stderr
     assert str(cfg) in run.stderr
     assert "Traceback" not in run.stderr
 

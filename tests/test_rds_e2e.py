@@ -103,7 +103,11 @@ def test_no_secret_is_stored_or_shown(aws: Aws, repo: ManifestRepo, tmp_path: Pa
     assert run.code == 2, run.stderr
     db = tmp_path / "state" / "driftwatch.db"
     con = sqlite3.connect(db)
-    snapshots = dict(con.execute("SELECT resource_id, snapshot FROM resources").fetchall())
+    snapshots = dict(
+        con.execute(
+            "SELECT r.resource_id, s.snapshot FROM resources r JOIN snapshots s ON s.key = r.key"
+        ).fetchall()
+    )
     con.close()
     # Unmanaged: listing facts only; declared: exactly the declared attributes.
     assert json.loads(snapshots["stray"]) == {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from support import seed
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, run_cli, scan, write_config
 
 TYPES = ("aws_s3_bucket", "aws_security_group", "aws_iam_role", "aws_instance")
 
@@ -182,8 +182,12 @@ def test_ignore_rules_and_expiry(aws: Aws, repo: ManifestRepo, tmp_path: Path) -
             "expires": "2020-01-31",
         }
     ]
-    table = scan(write_config(tmp_path, aws.url, repo.path, extra=extra))
-    assert table.code == 2
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
+    table = run_cli("scan", "--config", str(cfg), "--format", "table")
+    assert table.code == 2, table.stderr
+    assert "ignore rule expired on 2020-01-31" in table.stdout
+    assert "instance_type: t3.large → t3.micro" in table.stdout
+    assert "LastPatched" not in table.stdout and "Owner" not in table.stdout
 
 
 def test_two_regions_and_two_accounts(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:

@@ -1,14 +1,21 @@
-"""The store on a real SQLite file: migrations, WAL, drift lifecycle rules."""
+"""The store on a real SQLite file: migrations, WAL, set-based persist, history, retention."""
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from pathlib import Path
 
+import pytest
+
+from driftwatch.errors import StoreError
+from driftwatch.lifecycle import Coverage, LifecyclePlan
 from driftwatch.models import Change, Finding, Kind, Scope
-from driftwatch.store import ScanRecord, Store
+from driftwatch.store import ScanWrite, Store
 
 SCOPE = Scope("prod", "us-east-1", "aws_s3_bucket")
 OTHER = Scope("prod", "eu-west-1", "aws_s3_bucket")
+REGIONS = frozenset({("prod", "us-east-1"), ("prod", "eu-west-1")})
 
 
 def modified(rid: str, value: str, scope: Scope = SCOPE) -> Finding:
@@ -19,21 +26,49 @@ def modified(rid: str, value: str, scope: Scope = SCOPE) -> Finding:
         scope.account,
         scope.region,
         source="m.yaml",
+        live_id=rid,
         changes=[Change("tags.team", "a", value)],
         snapshot={"tags": {"team": value}},
     )
 
 
-def record(findings: list[Finding], checked: set[Scope], at: str) -> ScanRecord:
-    return ScanRecord(
-        started_at=at,
+def in_sync(rid: str, value: str = "a") -> Finding:
+    return Finding(
+        Kind.IN_SYNC, SCOPE.type, rid, SCOPE.account, SCOPE.region, source="m.yaml",
+        live_id=rid, snapshot={"tags": {"team": value}},
+    )  # fmt: skip
+
+
+def not_checked(rid: str) -> Finding:
+    return Finding(Kind.NOT_CHECKED, SCOPE.type, rid, SCOPE.account, SCOPE.region, reason="denied")
+
+
+def persist(
+    store: Store, findings: list[Finding], read: set[Scope], at: str, **cov: object
+) -> LifecyclePlan:
+    scan_id = store.start_scan(at)
+    fields: dict[str, object] = {
+        "read": frozenset(read),
+        "unchecked": frozenset(f.key for f in findings if f.kind == Kind.NOT_CHECKED),
+        "declared": frozenset(f.key for f in findings if f.kind != Kind.UNMANAGED),
+        "watched": frozenset({SCOPE, OTHER}),
+        "regions": REGIONS,
+        **cov,
+    }
+    coverage = Coverage(**fields)  # type: ignore[arg-type]
+    write = ScanWrite(
+        scan_id=scan_id,
         finished_at=at,
         status="ok",
         commit_sha="c",
         findings=findings,
         errors=[],
-        checked_scopes=checked,
+        coverage=coverage,
+        reopen_window=dt.timedelta(hours=24),
+        declared=len(coverage.declared),
     )
+    plan: LifecyclePlan = store.persist_scan(write)
+    return plan
 
 
 def test_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
@@ -41,40 +76,123 @@ def test_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
     Store(path).close()
     store = Store(path)
     assert store.db.journal_mode == "wal"
-    assert {"scans", "drifts", "drift_events", "resources", "scope_errors"} <= set(
+    assert {"scans", "drifts", "drift_events", "resources", "scope_errors", "snapshots"} <= set(
         store.db.table_names()
     )
+    assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
 
 
 def test_unchecked_scope_leaves_records_alone(tmp_path: Path) -> None:
     store = Store(tmp_path / "d.db")
-    store.persist_scan(
-        record([modified("a", "x"), modified("b", "x", OTHER)], {SCOPE, OTHER}, "t1")
-    )
-    # Scan 2: SCOPE checked and clean; OTHER not checked at all.
-    store.persist_scan(record([], {SCOPE}, "t2"))
+    persist(store, [modified("a", "x"), modified("b", "x", OTHER)], {SCOPE, OTHER}, "t1")
+    # Scan 2: SCOPE read and clean; OTHER not read at all, "b" still declared.
+    persist(store, [in_sync("a")], {SCOPE}, "t2", declared=frozenset({("prod", "eu-west-1",
+            "aws_s3_bucket", "b"), in_sync("a").key}))  # fmt: skip
     status = {d["resource_id"]: d["status"] for d in store.drifts()}
     assert status == {"a": "resolved", "b": "open"}
 
 
-def test_not_checked_resource_in_checked_scope_is_untouched(tmp_path: Path) -> None:
+def test_not_checked_keeps_snapshot_and_live_id_beside_other_findings(tmp_path: Path) -> None:
+    """Rows of different shapes in one scan: the not-checked one keeps its last read."""
     store = Store(tmp_path / "d.db")
-    store.persist_scan(record([modified("a", "x")], {SCOPE}, "t1"))
-    nc = Finding(Kind.NOT_CHECKED, SCOPE.type, "a", SCOPE.account, SCOPE.region, reason="denied")
-    store.persist_scan(record([nc], {SCOPE}, "t2"))
-    assert [d["status"] for d in store.drifts()] == ["open"]
-    # The last snapshot read is kept while the resource is not checked.
-    [res] = store.resources()
-    assert res["kind"] == "not_checked" and res["snapshot"] == {"tags": {"team": "x"}}
+    persist(store, [modified("a", "x"), modified("b", "y")], {SCOPE}, "t1")
+    persist(store, [not_checked("a"), modified("b", "z")], {SCOPE}, "t2")
+    res = {r["resource_id"]: r for r in store.resources()}
+    assert res["a"]["kind"] == "not_checked"
+    assert res["a"]["snapshot"] == {"tags": {"team": "x"}} and res["a"]["live_id"] == "a"
+    assert res["b"]["snapshot"] == {"tags": {"team": "z"}}
+    assert {d["resource_id"]: d["status"] for d in store.drifts()} == {"a": "open", "b": "open"}
 
 
-def test_same_changes_add_no_event(tmp_path: Path) -> None:
+def test_same_changes_add_no_event_and_touch_last_seen(tmp_path: Path) -> None:
     store = Store(tmp_path / "d.db")
-    store.persist_scan(record([modified("a", "x")], {SCOPE}, "t1"))
-    _, drifts = store.persist_scan(record([modified("a", "x")], {SCOPE}, "t2"))
-    [row] = drifts.values()
-    assert (row["first_seen"], row["last_seen"]) == ("t1", "t2")
+    persist(store, [modified("a", "x")], {SCOPE}, "2026-01-01T00:00:00Z")
+    plan = persist(store, [modified("a", "x")], {SCOPE}, "2026-01-01T01:00:00Z")
+    assert [d.transition for d in plan.found] == ["unchanged"]
+    [row] = store.drifts()
+    assert (row["first_seen"], row["last_seen"]) == ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
     assert [e["event"] for e in store.events()] == ["opened"]
+
+
+def test_full_lifecycle_events_and_reasons(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x")], {SCOPE}, "2026-01-01T00:00:00Z")
+    persist(store, [modified("a", "y")], {SCOPE}, "2026-01-01T01:00:00Z")
+    persist(store, [in_sync("a")], {SCOPE}, "2026-01-01T02:00:00Z")
+    plan = persist(store, [modified("a", "y")], {SCOPE}, "2026-01-01T03:00:00Z")
+    assert [d.transition for d in plan.found] == ["reopened"]
+    events = store.events()
+    assert [(e["event"], e["reason"]) for e in events] == [
+        ("opened", None),
+        ("changed", None),
+        ("resolved", "in sync"),
+        ("reopened", None),
+    ]
+    [row] = store.drifts()
+    assert row["status"] == "open" and row["first_seen"] == "2026-01-01T00:00:00Z"
+    assert row["resolved_at"] is None and row["opened_scan_id"] == 4
+
+
+def test_snapshots_are_stored_only_when_state_changes(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    for i, value in enumerate(["a", "a", "b", "b", "a"]):
+        persist(store, [in_sync("r", value)], {SCOPE}, f"2026-01-0{i + 1}T00:00:00Z")
+    persist(store, [not_checked("r")], {SCOPE}, "2026-01-06T00:00:00Z")
+    persist(store, [not_checked("r")], {SCOPE}, "2026-01-07T00:00:00Z")
+    [res] = store.resources()
+    history = store.snapshots(res["key"])
+    assert [(h["kind"], (h["snapshot"] or {}).get("tags")) for h in history] == [
+        ("in_sync", {"team": "a"}),
+        ("in_sync", {"team": "b"}),
+        ("in_sync", {"team": "a"}),
+        ("not_checked", None),
+    ]
+    assert res["snapshot"] == {"tags": {"team": "a"}}  # the last read survives not-checked
+    assert res["last_seen"] == "2026-01-07T00:00:00Z"
+
+
+def test_a_failed_persist_leaves_the_previous_state(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x")], {SCOPE}, "t1")
+    store.db.execute("CREATE TRIGGER boom BEFORE INSERT ON drift_events BEGIN "
+                     "SELECT RAISE(ABORT, 'disk on fire'); END")  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        persist(store, [modified("a", "y"), modified("b", "y")], {SCOPE}, "t2")
+    [row] = store.drifts()
+    assert row["changes"][0]["live"] == "x"
+    assert [r["resource_id"] for r in store.resources()] == ["a"]
+    assert [s["status"] for s in store.scans()] == ["ok", "running"]
+
+
+def test_start_scan_marks_a_dead_scan_interrupted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    store.start_scan("t1")  # its process died: the row stays `running`
+    store.start_scan("t2")
+    first, second = store.scans()
+    assert first["status"] == "failed" and "interrupted" in first["error"]
+    assert second["status"] == "running"
+
+
+def test_corrupt_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    path.write_bytes(b"this is not sqlite" * 512)
+    with pytest.raises(StoreError, match=r"is damaged .*restore it from a backup"):
+        Store(path).check()
+
+
+def test_damaged_pages_fail_the_quick_check(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    store = Store(path)
+    persist(store, [modified(f"r{i}", "x" * 200) for i in range(300)], {SCOPE}, "t1")
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(3 * page, min(len(data), 12 * page)):
+        data[offset] = 0xA5  # scribble over b-tree pages, keep the header intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged"):
+        Store(path).check()
 
 
 def test_secret_key_is_created_once_private(tmp_path: Path) -> None:

@@ -1,258 +1,222 @@
-"""The SQLite store: the only module that writes SQL. One transaction per scan."""
+"""The SQLite store: the only package that writes SQL. One transaction per scan."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import datetime as dt
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from driftwatch.errors import StoreError
-from driftwatch.models import Finding, Kind, Scope, ScopeError
+from driftwatch.lifecycle import OPEN, OPEN_STATUSES, RESOLVED
 from driftwatch.store.migrations import migrations
+from driftwatch.store.persist import (
+    ScanWrite,
+    decode,
+    persist_scan,
+    resource_key,
+)
+from driftwatch.store.prune import PruneCounts, prune
 
-OPEN, RESOLVED = "open", "resolved"
+__all__ = ["OPEN", "RESOLVED", "PruneCounts", "ScanWrite", "Store", "resource_key"]
 
-
-def fingerprint(account: str, region: str, rtype: str, rid: str, kind: str) -> str:
-    """The identity of a drift record across scans."""
-    return hashlib.sha256("\x1f".join((account, region, rtype, rid, kind)).encode()).hexdigest()[
-        :32
-    ]
-
-
-def finding_fingerprint(f: Finding) -> str:
-    return fingerprint(f.account, f.region, f.type, f.id, f.kind.value)
-
-
-def resource_key(account: str, region: str, rtype: str, rid: str) -> str:
-    return "/".join((account, region, rtype, rid))
-
-
-@dataclass
-class ScanRecord:
-    """Everything one finished scan writes."""
-
-    started_at: str
-    finished_at: str
-    status: str
-    commit_sha: str | None
-    findings: list[Finding]
-    errors: list[ScopeError]
-    checked_scopes: set[Scope]
-    api_calls: int = 0
-    duration_s: float = 0.0
-    error: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+INTERRUPTED = "interrupted: the process running this scan ended before it finished"
 
 
 class Store:
     """A driftwatch database file (WAL mode, migrated on open)."""
 
     def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.db = Database(path)
-            self.db.enable_wal()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = Database(self.path)
             self.db.execute("PRAGMA busy_timeout = 10000")
+            self.db.enable_wal()
             migrations.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from None
+            raise StoreError(_open_problem(self.path, exc)) from None
 
     def close(self) -> None:
         self.db.close()
 
-    # --- reads -------------------------------------------------------------------------
+    def check(self) -> None:
+        """Fail up front, before any AWS call, when the file is corrupt or read-only."""
+        try:
+            rows = self.db.execute("PRAGMA quick_check").fetchall()
+            problems = [r[0] for r in rows if r[0] != "ok"]
+            if problems:
+                raise StoreError(
+                    f"database {self.path} is damaged ({problems[0]}); restore it from a "
+                    "backup, or move it aside to start a new history (docs/operations.md)"
+                )
+            with self.db.atomic():  # a write that is rolled back: proves the file is writable
+                self.db.execute("UPDATE meta SET value = value WHERE key = ''")
+                self.db.execute("INSERT INTO meta (key, value) VALUES ('', '')")
+                raise _RollBack
+        except _RollBack:
+            return
+        except sqlite3.Error as exc:
+            raise StoreError(_open_problem(self.path, exc)) from None
 
-    def drifts(self, status: str | None = None) -> list[dict[str, Any]]:
-        where, args = ("status = ?", [status]) if status else (None, None)
-        return [
-            _decode(r)
-            for r in self.db.table("drifts").rows_where(where, args, order_by="first_seen")
-        ]
+    # --- scans ---------------------------------------------------------------------------
 
-    def drift_map(self) -> dict[str, dict[str, Any]]:
-        return {r["fingerprint"]: r for r in self.drifts()}
+    def start_scan(self, started_at: str) -> int:
+        """Record a scan as running. Any older `running` row belongs to a process that
+        died (the caller holds the data-directory lock), so it is marked failed."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE scans SET status = 'failed', error = ? WHERE status = 'running'",
+                [INTERRUPTED],
+            )
+            cur = self.db.execute(
+                "INSERT INTO scans (started_at, status) VALUES (?, 'running')", [started_at]
+            )
+            return int(cur.lastrowid or 0)
 
-    def events(self, fp: str | None = None) -> list[dict[str, Any]]:
-        where, args = ("fingerprint = ?", [fp]) if fp else (None, None)
-        return [
-            _decode(r) for r in self.db.table("drift_events").rows_where(where, args, order_by="id")
-        ]
+    def fail_scan(
+        self, scan_id: int, finished_at: str, error: str, commit_sha: str | None = None
+    ) -> None:
+        """A scan that could not finish: nothing else changes."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE scans SET status = 'failed', finished_at = ?, error = ?, "
+                "commit_sha = coalesce(?, commit_sha) WHERE id = ?",
+                [finished_at, error, commit_sha, scan_id],
+            )
+
+    def persist_scan(self, write: ScanWrite) -> Any:
+        """Write the scan, snapshots, drift lifecycle and events in one transaction."""
+        with self.db.atomic():
+            return persist_scan(self.db.conn, write)
+
+    def last_declared_count(self) -> int | None:
+        """How many resources the last successful (ok or partial) scan declared."""
+        row = self.db.execute(
+            "SELECT declared FROM scans WHERE status IN ('ok', 'partial') "
+            "AND declared IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # --- reads ---------------------------------------------------------------------------
 
     def scans(self) -> list[dict[str, Any]]:
         return list(self.db.table("scans").rows_where(order_by="id"))
+
+    def scan(self, scan_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.table("scans").rows_where("id = ?", [scan_id]))
+        return rows[0] if rows else None
 
     def scope_errors(self, scan_id: int) -> list[dict[str, Any]]:
         return list(
             self.db.table("scope_errors").rows_where("scan_id = ?", [scan_id], order_by="id")
         )
 
+    def drifts(
+        self,
+        status: str | None = None,
+        rtype: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Drift records, oldest first; status `open` means not resolved."""
+        where: list[str] = []
+        args: list[str] = []
+        if status == OPEN:
+            where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
+            args += OPEN_STATUSES
+        elif status:
+            where.append("status = ?")
+            args.append(status)
+        for column, value in (("type", rtype), ("account", account)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        rows = self.db.table("drifts").rows_where(
+            " AND ".join(where) or None, args, order_by="first_seen, fingerprint"
+        )
+        return [decode(r) for r in rows]
+
+    def drift(self, fingerprint: str) -> dict[str, Any] | None:
+        rows = list(self.db.table("drifts").rows_where("fingerprint = ?", [fingerprint]))
+        return decode(rows[0]) if rows else None
+
+    def events(self, fingerprint: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("fingerprint = ?", [fingerprint]) if fingerprint else (None, None)
+        rows = self.db.table("drift_events").rows_where(where, args, order_by="id")
+        return [decode(r) for r in rows]
+
     def resources(self) -> list[dict[str, Any]]:
-        return [_decode(r) for r in self.db.table("resources").rows_where(order_by="key")]
+        """Every resource's current state, with its latest snapshot read."""
+        rows = self.db.execute(
+            "SELECT r.*, (SELECT s.snapshot FROM snapshots s WHERE s.key = r.key "
+            "AND s.snapshot IS NOT NULL ORDER BY s.id DESC LIMIT 1) AS snapshot "
+            "FROM resources r ORDER BY r.key"
+        )
+        cols = [c[0] for c in rows.description]
+        return [decode(dict(zip(cols, r, strict=True))) for r in rows.fetchall()]
 
-    # --- writes ------------------------------------------------------------------------
-
-    def record_failed_scan(
-        self, started_at: str, finished_at: str, commit_sha: str | None, error: str
-    ) -> int:
-        """A scan that could not run (bad declared state, Git down): nothing else changes."""
-        with self.db.atomic():
-            row = {
-                "started_at": started_at,
-                "finished_at": finished_at,
-                "status": "failed",
-                "commit_sha": commit_sha,
-                "error": error,
-            }
-            return int(self.db.table("scans").insert(row).last_pk or 0)
-
-    def persist_scan(self, rec: ScanRecord) -> tuple[int, dict[str, dict[str, Any]]]:
-        """Write the scan, snapshots, drift lifecycle and events in one transaction."""
-        with self.db.atomic():
-            scan_id = self._insert_scan(rec)
-            self._write_errors(scan_id, rec.errors)
-            self._write_resources(scan_id, rec)
-            drifts = self._write_lifecycle(scan_id, rec)
-        return scan_id, drifts
-
-    def _insert_scan(self, rec: ScanRecord) -> int:
-        row = {
-            "started_at": rec.started_at,
-            "finished_at": rec.finished_at,
-            "status": rec.status,
-            "commit_sha": rec.commit_sha,
-            "duration_s": rec.duration_s,
-            "api_calls": rec.api_calls,
-            "error": rec.error,
-            **rec.counts,
-        }
-        return int(self.db.table("scans").insert(row).last_pk or 0)
-
-    def _write_errors(self, scan_id: int, errors: Iterable[ScopeError]) -> None:
-        self.db.table("scope_errors").insert_all(
-            {
-                "scan_id": scan_id,
-                "account": e.scope.account,
-                "region": e.scope.region,
-                "type": e.scope.type,
-                "resource_id": e.resource_id,
-                "error": e.error,
-            }
-            for e in errors
+    def resource_rows(self, rtype: str, rid: str) -> list[dict[str, Any]]:
+        """The stored resources of a type with this id (in any account or region)."""
+        return list(
+            self.db.table("resources").rows_where(
+                "type = ? AND resource_id = ?", [rtype, rid], order_by="key"
+            )
         )
 
-    def _write_resources(self, scan_id: int, rec: ScanRecord) -> None:
-        rows = []
-        for f in rec.findings:
-            row = {
-                "key": resource_key(f.account, f.region, f.type, f.id),
-                "account": f.account,
-                "region": f.region,
-                "type": f.type,
-                "resource_id": f.id,
-                "kind": f.kind.value,
-                "source": f.source,
-                "reason": f.reason,
-                "last_scan_id": scan_id,
-                "updated_at": rec.finished_at,
-            }
-            if f.kind != Kind.NOT_CHECKED:  # not checked keeps the last snapshot read
-                row["live_id"] = f.live_id
-                row["snapshot"] = json.dumps(f.snapshot, sort_keys=True, default=str)
-            rows.append(row)
-        self.db.table("resources").upsert_all(rows, pk="key", alter=False)
+    def snapshots(self, key: str) -> list[dict[str, Any]]:
+        """A resource's state changes, oldest first (a row when its kind or content changed)."""
+        rows = self.db.table("snapshots").rows_where("key = ?", [key], order_by="id")
+        return [decode(r) for r in rows]
 
-    def _write_lifecycle(self, scan_id: int, rec: ScanRecord) -> dict[str, dict[str, Any]]:
-        now = rec.finished_at
-        existing = self.drift_map()
-        current = {finding_fingerprint(f): f for f in rec.findings if f.kind.is_drift}
-        unchecked = {
-            resource_key(f.account, f.region, f.type, f.id)
-            for f in rec.findings
-            if f.kind == Kind.NOT_CHECKED
-        }
-        events: list[dict[str, Any]] = []
-        for fp, f in current.items():
-            changes = json.loads(json.dumps([c.to_dict() for c in f.changes], default=str))
-            row = existing.get(fp)
-            event = (
-                "opened"
-                if row is None
-                else "reopened"
-                if row["status"] != OPEN
-                else "changed"
-                if row["changes"] != changes
-                else None
+    def drifts_of(self, account: str, region: str, rtype: str, rid: str) -> list[dict[str, Any]]:
+        rows = self.db.table("drifts").rows_where(
+            "account = ? AND region = ? AND type = ? AND resource_id = ?",
+            [account, region, rtype, rid],
+            order_by="first_seen",
+        )
+        return [decode(r) for r in rows]
+
+    # --- retention -----------------------------------------------------------------------
+
+    def prune(self, cutoff: str, dry_run: bool = False) -> PruneCounts:
+        """Remove history older than `cutoff` (ISO time); never an open drift."""
+        if dry_run:
+            return prune(self.db.conn, cutoff, dry_run=True)
+        with self.db.atomic():
+            counts = prune(self.db.conn, cutoff, dry_run=False)
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_prune', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [_now()],
             )
-            existing[fp] = self._upsert_drift(fp, f, changes, row, event, scan_id, now)
-            if event:
-                events.append(_event(fp, scan_id, now, event, changes))
-        for fp, row in existing.items():
-            if row["status"] != OPEN or fp in current:
-                continue
-            scope = Scope(row["account"], row["region"], row["type"])
-            key = resource_key(row["account"], row["region"], row["type"], row["resource_id"])
-            if scope in rec.checked_scopes and key not in unchecked:
-                update = {"status": RESOLVED, "resolved_at": now, "last_scan_id": scan_id}
-                self.db.table("drifts").update(fp, update)
-                row.update(update)
-                events.append(_event(fp, scan_id, now, "resolved", row["changes"]))
-        self._write_events(events)
-        return existing
+        self.db.execute("PRAGMA incremental_vacuum")
+        return counts
 
-    def _upsert_drift(
-        self,
-        fp: str,
-        f: Finding,
-        changes: list[dict[str, Any]],
-        row: dict[str, Any] | None,
-        event: str | None,
-        scan_id: int,
-        now: str,
-    ) -> dict[str, Any]:
-        fresh = row is None or event == "reopened"
-        new = {
-            "fingerprint": fp,
-            "account": f.account,
-            "region": f.region,
-            "type": f.type,
-            "resource_id": f.id,
-            "kind": f.kind.value,
-            "status": OPEN,
-            "source": f.source,
-            "changes": json.dumps(changes, sort_keys=True, default=str),
-            "last_seen": now,
-            "last_scan_id": scan_id,
-            "resolved_at": None,
-        }
-        if fresh:
-            new.update(first_seen=now, opened_scan_id=scan_id)
-        self.db.table("drifts").upsert(new, pk="fingerprint")
-        return _decode(self.db.table("drifts").get(fp))
-
-    def _write_events(self, events: list[dict[str, Any]]) -> None:
-        self.db.table("drift_events").insert_all(events)
+    def last_prune(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_prune'").fetchone()
+        return None if row is None else str(row[0])
 
 
-def _event(fp: str, scan_id: int, at: str, event: str, changes: Any) -> dict[str, Any]:
-    return {
-        "fingerprint": fp,
-        "scan_id": scan_id,
-        "at": at,
-        "event": event,
-        "changes": json.dumps(changes, sort_keys=True, default=str),
-    }
+class _RollBack(Exception):
+    """Raised inside db.atomic() to roll back a probe write."""
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key in ("changes", "snapshot"):
-        if isinstance(out.get(key), str):
-            out[key] = json.loads(out[key])
-    return out
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _open_problem(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if "readonly" in text.replace("-", "").replace(" ", "") or "read-only" in text:
+        return (
+            f"database {path} is read-only ({text}); driftwatch writes every scan: give the "
+            "user running it write access to the file and its folder"
+        )
+    if "not a database" in text or "malformed" in text:
+        return (
+            f"database {path} is damaged ({text}); restore it from a backup, or move it "
+            "aside to start a new history (docs/operations.md)"
+        )
+    return f"cannot open database {path}: {text}"

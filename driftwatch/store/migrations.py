@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -93,3 +96,61 @@ def m001_initial(db: Database) -> None:
     db.table("drifts").create_index(["status"])
     db.table("drift_events").create_index(["fingerprint"])
     db.table("resources").create_index(["type"])
+
+
+@migrations()
+def m002_lifecycle_and_history(db: Database) -> None:
+    """Resolution reasons, change hashes, snapshot history, internal errors, retention."""
+    db.table("drifts").add_column("resolved_reason", str)
+    db.table("drifts").add_column("changes_hash", str)
+    for fp, changes in db.execute("SELECT fingerprint, changes FROM drifts").fetchall():
+        text = json.dumps(json.loads(changes or "[]"), sort_keys=True, default=str)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        db.execute("UPDATE drifts SET changes_hash = ? WHERE fingerprint = ?", [digest, fp])
+    db.table("drift_events").add_column("reason", str)
+    db.table("scans").add_column("declared", int)
+    db.table("scope_errors").add_column("internal", int)
+    db.table("snapshots").create(
+        {
+            "id": int,
+            "key": str,
+            "scan_id": int,
+            "at": str,
+            "kind": str,
+            "hash": str,
+            "snapshot": str,
+        },
+        pk="id",
+    )
+    db.table("resources").add_column("snapshot_hash", str)
+    db.table("resources").add_column("first_seen", str)
+    db.table("resources").add_column("last_seen", str)
+    # Each resource's last snapshot becomes the first row of its history.
+    for key, kind, snap, scan_id, at in db.execute(
+        "SELECT key, kind, snapshot, last_scan_id, updated_at FROM resources"
+    ).fetchall():
+        snap_hash = hashlib.sha256(snap.encode()).hexdigest()[:32] if snap else None
+        db.execute(
+            "INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)",
+            [key, scan_id, at, kind, snap_hash, snap],
+        )
+        db.execute(
+            "UPDATE resources SET snapshot_hash = ?, first_seen = ?, last_seen = ? WHERE key = ?",
+            [snap_hash, at, at, key],
+        )
+    db.table("resources").transform(drop={"snapshot", "updated_at"})
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("snapshots").create_index(["key", "id"])
+    db.table("snapshots").create_index(["at"])
+    db.table("resources").create_index(["last_seen"])
+    db.table("scans").create_index(["started_at"])
+    db.table("drift_events").create_index(["at"])
+    db.table("drifts").create_index(["status", "resolved_at"])
+    db.table("drifts").create_index(["type", "resource_id"])
+
+
+@migrations(transactional=False)
+def m003_incremental_vacuum(db: Database) -> None:
+    """Let `prune` hand freed pages back to the file system (auto_vacuum needs a VACUUM)."""
+    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    db.execute("VACUUM")

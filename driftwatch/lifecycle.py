@@ -1,0 +1,218 @@
+"""The drift lifecycle, decided as data: stored drifts + this scan's findings → a plan.
+
+`plan_lifecycle` is pure: it does no SQL, no I/O and reads no clock. The store loads
+what it needs (open drifts, and resolved ones this scan finds again), calls it, and
+applies the plan in the scan's one transaction.
+
+Rules (DESIGN.md): a drift record changes only on evidence. A resource or scope that
+was not checked keeps its records exactly as they were; a drift resolves only when
+its resource was read and no longer drifts, or when its declaration or its scope is
+gone from the declared state or the config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from driftwatch.models import Finding, Kind, ResourceKey, Scope
+
+OPEN, RESOLVED = "open", "resolved"
+OPEN_STATUSES = (OPEN,)  # every status that is not resolved
+
+# Transitions of a finding's drift record in one scan.
+NEW, CHANGED, UNCHANGED, REOPENED = "new", "changed", "unchanged", "reopened"
+# Events written to a drift's timeline.
+EV_OPENED, EV_CHANGED, EV_REOPENED, EV_RESOLVED = "opened", "changed", "reopened", "resolved"
+_EVENT_OF = {NEW: EV_OPENED, CHANGED: EV_CHANGED, REOPENED: EV_REOPENED}
+
+# Why a drift resolved.
+IN_SYNC = "in sync"
+NOW_DECLARED = "now declared"
+NO_LONGER_LIVE = "no longer live"
+NO_LONGER_DECLARED = "no longer declared"
+NOT_WATCHED = "scope no longer watched"
+
+
+def fingerprint(account: str, region: str, rtype: str, rid: str, kind: str) -> str:
+    """The identity of a drift record across scans."""
+    text = "\x1f".join((account, region, rtype, rid, kind))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def finding_fingerprint(f: Finding) -> str:
+    return fingerprint(f.account, f.region, f.type, f.id, f.kind.value)
+
+
+def changes_json(f: Finding) -> str:
+    """The canonical text of a finding's changes: equal changes give equal text."""
+    return json.dumps([c.to_dict() for c in f.changes], sort_keys=True, default=str)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class StoredDrift:
+    """The part of a stored drift record that the lifecycle decides on."""
+
+    fingerprint: str
+    account: str
+    region: str
+    type: str
+    resource_id: str
+    kind: str
+    status: str
+    changes_hash: str
+    first_seen: str
+    resolved_at: str | None = None
+
+    @property
+    def key(self) -> ResourceKey:
+        return (self.account, self.region, self.type, self.resource_id)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account, self.region, self.type)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != RESOLVED
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one scan looked at: the evidence a resolution needs.
+
+    read: scopes listed successfully. failed: scopes that could not be read.
+    unchecked: resources not checked (including live candidates an ambiguous
+    declaration claimed). declared: every declared resource. watched: scopes the
+    config watches for unmanaged resources. regions: (account, region) pairs the
+    config covers, with "global" for global types.
+    """
+
+    read: frozenset[Scope] = frozenset()
+    failed: frozenset[Scope] = frozenset()
+    unchecked: frozenset[ResourceKey] = frozenset()
+    declared: frozenset[ResourceKey] = frozenset()
+    watched: frozenset[Scope] = frozenset()
+    regions: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class Found:
+    """A drift this scan found, and what it means for its record."""
+
+    fingerprint: str
+    finding: Finding
+    transition: str
+    first_seen: str
+    changes: str
+    changes_hash: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An open drift record this scan closes, and why."""
+
+    drift: StoredDrift
+    reason: str
+
+
+@dataclass(frozen=True)
+class Event:
+    fingerprint: str
+    event: str
+    changes: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class LifecyclePlan:
+    found: list[Found] = field(default_factory=list)
+    resolved: list[Resolved] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def plan_lifecycle(
+    stored: Mapping[str, StoredDrift],
+    findings: Sequence[Finding],
+    coverage: Coverage,
+    now: str,
+    reopen_window: dt.timedelta,
+) -> LifecyclePlan:
+    """Decide every drift record's fate in one scan.
+
+    `stored` holds the open records plus any resolved record whose fingerprint this
+    scan finds again; `now` is the scan's finish time (ISO 8601, UTC).
+    """
+    plan = LifecyclePlan()
+    current: set[str] = set()
+    by_key: dict[ResourceKey, Finding] = {}
+    for f in findings:
+        by_key[f.key] = f
+        if not f.kind.is_drift:
+            continue
+        found = _found(f, stored, now, reopen_window)
+        current.add(found.fingerprint)
+        plan.found.append(found)
+        if found.transition in _EVENT_OF:
+            plan.events.append(Event(found.fingerprint, _EVENT_OF[found.transition], found.changes))
+    for fp, drift in stored.items():
+        if fp in current or not drift.is_open:
+            continue
+        reason = resolution(drift, by_key.get(drift.key), coverage)
+        if reason:
+            plan.resolved.append(Resolved(drift, reason))
+            plan.events.append(Event(fp, EV_RESOLVED, reason=reason))
+    return plan
+
+
+def _found(
+    f: Finding, stored: Mapping[str, StoredDrift], now: str, reopen_window: dt.timedelta
+) -> Found:
+    fp = finding_fingerprint(f)
+    text = changes_json(f)
+    digest = text_hash(text)
+    old = stored.get(fp)
+    if old is None:
+        return Found(fp, f, NEW, now, text, digest)
+    if not old.is_open:
+        keep = old.resolved_at is not None and _age(old.resolved_at, now) <= reopen_window
+        return Found(fp, f, REOPENED, old.first_seen if keep else now, text, digest)
+    transition = UNCHANGED if old.changes_hash == digest else CHANGED
+    return Found(fp, f, transition, old.first_seen, text, digest)
+
+
+def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> str | None:
+    """Why an open drift that this scan did not find again resolves; None keeps it open."""
+    if drift.key in cov.unchecked or drift.scope in cov.failed:
+        return None  # not checked is not missing, and not resolved either
+    if now_seen is not None and now_seen.kind == Kind.NOT_CHECKED:
+        return None
+    if now_seen is not None:  # its resource was read, and no longer has this drift
+        if now_seen.kind == Kind.IN_SYNC:
+            return IN_SYNC
+        return NOW_DECLARED if drift.kind == Kind.UNMANAGED else f"now {now_seen.kind.value}"
+    if drift.kind == Kind.UNMANAGED:
+        if drift.scope not in cov.watched:
+            return NOT_WATCHED
+        return NO_LONGER_LIVE if drift.scope in cov.read else None
+    if drift.key in cov.declared:
+        return None  # still declared; its scope was not read by this scan
+    if (drift.account, drift.region) not in cov.regions:
+        return NOT_WATCHED
+    return NO_LONGER_DECLARED
+
+
+def _age(then: str, now: str) -> dt.timedelta:
+    return parse_time(now) - parse_time(then)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Stored times are ISO 8601 UTC ("2026-01-02T03:04:05Z")."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,79 @@
+"""Retention: remove history older than a cutoff, never an open drift or current state.
+
+Each table's rule is one predicate, used both to count (dry run) and to delete, in an
+order where no predicate depends on rows an earlier step removed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+
+from driftwatch.lifecycle import OPEN_STATUSES, RESOLVED
+
+_OPEN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+_OLD_RESOURCE = f"""last_seen < :cutoff AND NOT EXISTS (
+    SELECT 1 FROM drifts d WHERE d.status IN {_OPEN} AND d.type = resources.type
+    AND d.resource_id = resources.resource_id AND d.account = resources.account
+    AND d.region = resources.region)"""
+_OLD_SCAN = f"""started_at < :cutoff
+    AND id != (SELECT max(id) FROM scans)
+    AND id NOT IN (SELECT max(id) FROM scans WHERE status IN ('ok', 'partial'))
+    AND id NOT IN (SELECT opened_scan_id FROM drifts
+                   WHERE status IN {_OPEN} AND opened_scan_id IS NOT NULL)"""
+
+# (table, predicate), in deletion order.
+_RULES = (
+    (
+        "drift_events",
+        f"at < :cutoff AND fingerprint NOT IN "
+        f"(SELECT fingerprint FROM drifts WHERE status IN {_OPEN})",
+    ),
+    ("drifts", f"status = '{RESOLVED}' AND resolved_at < :cutoff"),
+    (
+        "snapshots",
+        f"""key IN (SELECT key FROM resources WHERE {_OLD_RESOURCE})
+        OR (at < :cutoff
+            AND id NOT IN (SELECT max(id) FROM snapshots GROUP BY key)
+            AND id NOT IN (SELECT max(id) FROM snapshots WHERE snapshot IS NOT NULL
+                           GROUP BY key))""",
+    ),
+    ("resources", _OLD_RESOURCE),
+    ("scope_errors", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
+    ("scans", _OLD_SCAN),
+)
+
+
+@dataclass(frozen=True)
+class PruneCounts:
+    """Rows removed (or, in a dry run, that would be) per table."""
+
+    drift_events: int = 0
+    drifts: int = 0
+    snapshots: int = 0
+    resources: int = 0
+    scope_errors: int = 0
+    scans: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(
+            f"{getattr(self, f.name)} {f.name.replace('_', ' ')}" for f in fields(self)
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+def prune(conn: sqlite3.Connection, cutoff: str, dry_run: bool) -> PruneCounts:
+    """Count (dry run) or delete, table by table; the caller owns the transaction."""
+    counts: dict[str, int] = {}
+    params = {"cutoff": cutoff}
+    for table, where in _RULES:
+        if dry_run:
+            counts[table] = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {where}", params
+            ).fetchone()[0]
+        else:
+            counts[table] = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+    return PruneCounts(**counts)

@@ -1,0 +1,193 @@
+"""The pure drift lifecycle: every transition, case by case, without SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from driftwatch.lifecycle import (
+    CHANGED,
+    EV_CHANGED,
+    EV_OPENED,
+    EV_REOPENED,
+    EV_RESOLVED,
+    IN_SYNC,
+    NEW,
+    NO_LONGER_DECLARED,
+    NO_LONGER_LIVE,
+    NOT_WATCHED,
+    NOW_DECLARED,
+    OPEN,
+    REOPENED,
+    RESOLVED,
+    UNCHANGED,
+    Coverage,
+    LifecyclePlan,
+    StoredDrift,
+    changes_json,
+    finding_fingerprint,
+    plan_lifecycle,
+    text_hash,
+)
+from driftwatch.models import Change, Finding, Kind, Scope
+
+S3 = Scope("prod", "us-east-1", "aws_s3_bucket")
+SG = Scope("prod", "us-east-1", "aws_security_group")
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T06:00:00Z"
+DAY = dt.timedelta(hours=24)
+
+
+def finding(kind: Kind, rid: str, value: str = "x", scope: Scope = S3) -> Finding:
+    changes = [Change("tags.team", "a", value)] if kind == Kind.MODIFIED else []
+    return Finding(kind, scope.type, rid, scope.account, scope.region, changes=changes)
+
+
+def stored(f: Finding, status: str = OPEN, resolved_at: str | None = None) -> StoredDrift:
+    return StoredDrift(
+        finding_fingerprint(f),
+        f.account,
+        f.region,
+        f.type,
+        f.id,
+        f.kind.value,
+        status,
+        text_hash(changes_json(f)),
+        T0,
+        resolved_at,
+    )
+
+
+def cov(**kw: object) -> Coverage:
+    base: dict[str, object] = {
+        "read": frozenset({S3, SG}),
+        "watched": frozenset({S3, SG}),
+        "regions": frozenset({("prod", "us-east-1")}),
+    }
+    base.update(kw)
+    return Coverage(**base)  # type: ignore[arg-type]
+
+
+def plan(
+    old: list[StoredDrift], findings: list[Finding], coverage: Coverage | None = None
+) -> LifecyclePlan:
+    return plan_lifecycle({d.fingerprint: d for d in old}, findings, coverage or cov(), T1, DAY)
+
+
+def test_a_new_drift_opens_with_an_event() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([], [f])
+    [found] = p.found
+    assert (found.transition, found.first_seen) == (NEW, T1)
+    assert [e.event for e in p.events] == [EV_OPENED]
+    assert p.events[0].changes == changes_json(f)
+
+
+def test_the_same_drift_again_is_unchanged_and_silent() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([stored(f)], [f])
+    assert [x.transition for x in p.found] == [UNCHANGED]
+    assert p.found[0].first_seen == T0
+    assert p.events == [] and p.resolved == []
+
+
+def test_other_changes_are_a_change_event_keeping_first_seen() -> None:
+    before = finding(Kind.MODIFIED, "a", "x")
+    p = plan([stored(before)], [finding(Kind.MODIFIED, "a", "y")])
+    assert [(x.transition, x.first_seen) for x in p.found] == [(CHANGED, T0)]
+    assert [e.event for e in p.events] == [EV_CHANGED]
+
+
+def test_in_sync_resolves_with_reason() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"))
+    p = plan([old], [finding(Kind.IN_SYNC, "a")])
+    assert [(r.drift.fingerprint, r.reason) for r in p.resolved] == [(old.fingerprint, IN_SYNC)]
+    assert [(e.event, e.reason) for e in p.events] == [(EV_RESOLVED, IN_SYNC)]
+
+
+def test_a_kind_change_resolves_the_old_record_and_opens_the_new() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"))
+    p = plan([old], [finding(Kind.MISSING, "a")])
+    assert [r.reason for r in p.resolved] == ["now missing"]
+    assert [x.transition for x in p.found] == [NEW]
+
+
+def test_reopened_within_the_window_keeps_first_seen() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([stored(f, RESOLVED, "2025-12-31T12:00:00Z")], [f])
+    assert [(x.transition, x.first_seen) for x in p.found] == [(REOPENED, T0)]
+    assert [e.event for e in p.events] == [EV_REOPENED]
+
+
+def test_reopened_after_the_window_starts_afresh() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([stored(f, RESOLVED, "2025-12-30T00:00:00Z")], [f])
+    assert [(x.transition, x.first_seen) for x in p.found] == [(REOPENED, T1)]
+
+
+def test_not_checked_resource_keeps_its_drift() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"))
+    nc = finding(Kind.NOT_CHECKED, "a")
+    p = plan([old], [nc], cov(unchecked=frozenset({nc.key}), declared=frozenset({nc.key})))
+    assert p.resolved == [] and p.events == [] and p.found == []
+
+
+def test_a_not_checked_finding_keeps_its_drift_even_without_coverage_entry() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"))
+    assert plan([old], [finding(Kind.NOT_CHECKED, "a")]).resolved == []
+
+
+def test_failed_scope_keeps_unmanaged_and_declared_drifts() -> None:
+    olds = [stored(finding(Kind.UNMANAGED, "u")), stored(finding(Kind.MISSING, "m"))]
+    key = finding(Kind.MISSING, "m").key
+    p = plan(olds, [], cov(read=frozenset({SG}), failed=frozenset({S3}), declared=frozenset({key})))
+    assert p.resolved == []
+
+
+def test_unmanaged_gone_from_a_read_watched_scope_resolves() -> None:
+    p = plan([stored(finding(Kind.UNMANAGED, "u"))], [])
+    assert [r.reason for r in p.resolved] == [NO_LONGER_LIVE]
+
+
+def test_unmanaged_now_declared_resolves_as_declared() -> None:
+    p = plan([stored(finding(Kind.UNMANAGED, "u"))], [finding(Kind.MODIFIED, "u")])
+    assert [r.reason for r in p.resolved] == [NOW_DECLARED]
+    assert [x.transition for x in p.found] == [NEW]
+
+
+def test_unmanaged_in_a_scope_no_longer_watched_resolves_with_its_reason() -> None:
+    p = plan([stored(finding(Kind.UNMANAGED, "u"))], [], cov(watched=frozenset({SG})))
+    assert [r.reason for r in p.resolved] == [NOT_WATCHED]
+
+
+def test_unmanaged_in_a_watched_scope_this_scan_did_not_read_stays() -> None:
+    p = plan([stored(finding(Kind.UNMANAGED, "u"))], [], cov(read=frozenset({SG})))
+    assert p.resolved == []
+
+
+def test_removed_declaration_resolves_even_when_its_scope_was_not_read() -> None:
+    # scan.unmanaged = false: the scope was planned only for this declaration.
+    old = stored(finding(Kind.MODIFIED, "a"))
+    p = plan([old], [], cov(read=frozenset(), watched=frozenset()))
+    assert [r.reason for r in p.resolved] == [NO_LONGER_DECLARED]
+
+
+def test_still_declared_but_not_read_this_scan_stays() -> None:
+    f = finding(Kind.MISSING, "m")
+    p = plan([stored(f)], [], cov(read=frozenset(), declared=frozenset({f.key})))
+    assert p.resolved == []
+
+
+def test_declared_drift_in_a_region_no_longer_watched_says_so() -> None:
+    eu = Scope("prod", "eu-west-1", "aws_s3_bucket")
+    old = stored(finding(Kind.MODIFIED, "a", scope=eu))
+    p = plan([old], [])
+    assert [r.reason for r in p.resolved] == [NOT_WATCHED]
+
+
+def test_resolved_records_are_never_resolved_again() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"), RESOLVED, T0)
+    assert plan([old], [finding(Kind.IN_SYNC, "a")]).resolved == []
+
+
+def test_in_sync_findings_make_no_records() -> None:
+    p = plan([], [finding(Kind.IN_SYNC, "a"), finding(Kind.NOT_CHECKED, "b")])
+    assert p.found == [] and p.events == []
