@@ -163,7 +163,7 @@ def drifts(
     if fmt == "json":
         click.echo(drifts_json(rows))
     else:
-        print_drifts(rows, Console(highlight=False, soft_wrap=True))
+        print_drifts(rows, _table_console())
 
 
 @cli.command()
@@ -251,6 +251,11 @@ def types_cmd() -> None:
         console.print(f"[bold]{name}[/] ({scope}) — id: {cls.identity}")
         for attr, spec in cls.attributes.items():
             console.print(f"    {attr:<24} {spec.kind.label}")
+
+
+def _table_console() -> Console:
+    """A terminal gets its own width; a pipe gets rows that never wrap."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
 
 
 @contextmanager
