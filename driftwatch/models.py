@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -10,6 +12,12 @@ GLOBAL_REGION = "global"
 
 ResourceKey = tuple[str, str, str, str]
 """(account, region, type, id): one resource, declared or live, across scans."""
+
+
+def fingerprint(account: str, region: str, rtype: str, rid: str, kind: str) -> str:
+    """The identity of a drift record across scans."""
+    text = "\x1f".join((account, region, rtype, rid, kind))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class Kind(StrEnum):
@@ -114,6 +122,11 @@ class Finding:
     @property
     def key(self) -> ResourceKey:
         return (self.account, self.region, self.type, self.id)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The drift record this finding belongs to (when it is a drift)."""
+        return fingerprint(self.account, self.region, self.type, self.id, self.kind.value)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from driftwatch.lifecycle import OPEN, Resolved, finding_fingerprint
+from driftwatch.lifecycle import OPEN, Resolved
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult
 
@@ -42,7 +42,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "region": f.region,
                 "source": f.source,
                 "live_id": f.live_id,
-                "fingerprint": finding_fingerprint(f),
+                "fingerprint": f.fingerprint,
                 "status": OPEN,
                 "transition": record.transition if record else None,
                 "first_seen": record.first_seen if record else result.finished_at,

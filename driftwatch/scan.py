@@ -18,7 +18,7 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
-from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved, finding_fingerprint
+from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
     GLOBAL_REGION,
@@ -76,7 +76,7 @@ class ScanResult:
 
     def record(self, f: Finding) -> Found | None:
         """The drift record behind a drift finding, as this scan left it (None unstored)."""
-        return self._records.get(finding_fingerprint(f))
+        return self._records.get(f.fingerprint)
 
     @functools.cached_property
     def _records(self) -> dict[str, Found]:

@@ -24,7 +24,6 @@ from driftwatch.lifecycle import (
     LifecyclePlan,
     StoredDrift,
     changes_json,
-    finding_fingerprint,
     plan_lifecycle,
     text_hash,
 )
@@ -43,7 +42,7 @@ def finding(kind: Kind, rid: str, value: str = "x", scope: Scope = S3) -> Findin
 
 def stored(f: Finding, status: str = OPEN, resolved_at: str | None = None) -> StoredDrift:
     return StoredDrift(
-        finding_fingerprint(f),
+        f.fingerprint,
         f.account,
         f.region,
         f.type,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from driftwatch.lifecycle import text_hash, to_json
 
 migrations = Migrations("driftwatch")
 
@@ -104,8 +105,7 @@ def m002_lifecycle_and_history(db: Database) -> None:
     db.table("drifts").add_column("resolved_reason", str)
     db.table("drifts").add_column("changes_hash", str)
     for fp, changes in db.execute("SELECT fingerprint, changes FROM drifts").fetchall():
-        text = json.dumps(json.loads(changes or "[]"), sort_keys=True, default=str)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        digest = text_hash(to_json(json.loads(changes or "[]")))
         db.execute("UPDATE drifts SET changes_hash = ? WHERE fingerprint = ?", [digest, fp])
     db.table("drift_events").add_column("reason", str)
     db.table("scans").add_column("declared", int)
@@ -129,7 +129,8 @@ def m002_lifecycle_and_history(db: Database) -> None:
     for key, kind, snap, scan_id, at in db.execute(
         "SELECT key, kind, snapshot, last_scan_id, updated_at FROM resources"
     ).fetchall():
-        snap_hash = hashlib.sha256(snap.encode()).hexdigest()[:32] if snap else None
+        snap = to_json(json.loads(snap)) if snap else None
+        snap_hash = text_hash(snap) if snap else None
         db.execute(
             "INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)",
             [key, scan_id, at, kind, snap_hash, snap],

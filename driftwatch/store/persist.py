@@ -24,9 +24,9 @@ from driftwatch.lifecycle import (
     Coverage,
     LifecyclePlan,
     StoredDrift,
-    finding_fingerprint,
     plan_lifecycle,
     text_hash,
+    to_json,
 )
 from driftwatch.models import Finding, Kind, ScopeError
 
@@ -97,7 +97,7 @@ def _scope(e: ScopeError) -> tuple[str, str, str]:
 
 _RES_TEMP = """
 CREATE TEMP TABLE IF NOT EXISTS scan_resources (
-    key TEXT PRIMARY KEY, account TEXT, region TEXT, type TEXT, resource_id TEXT,
+    key TEXT, account TEXT, region TEXT, type TEXT, resource_id TEXT,
     kind TEXT, source TEXT, reason TEXT, live_id TEXT, hash TEXT, snapshot TEXT
 )"""
 
@@ -131,7 +131,7 @@ def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.execute(_RES_TEMP)
     conn.execute("DELETE FROM scan_resources")
     conn.executemany(
-        "INSERT OR REPLACE INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         _resource_rows(w.findings),
     )
     params = {"scan": w.scan_id, "at": w.finished_at}
@@ -146,7 +146,7 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
             live_id = snapshot = digest = None
         else:
             live_id = f.live_id
-            snapshot = json.dumps(f.snapshot, sort_keys=True, default=str)
+            snapshot = to_json(f.snapshot)
             digest = text_hash(snapshot)
         key = resource_key(f.account, f.region, f.type, f.id)
         yield (
@@ -164,7 +164,9 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT PRIMARY KEY, source TEXT)"
+# Temporary tables without keys: rows are unique by construction, and an index would
+# only cost time; every join probes the permanent table's primary key.
+_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT)"
 _STORED_COLUMNS = (
     "d.fingerprint, d.account, d.region, d.type, d.resource_id, d.kind, d.status, "
     "d.changes_hash, d.first_seen, d.resolved_at"
@@ -201,10 +203,11 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     conn.execute(_FP_TEMP)
     conn.execute("DELETE FROM scan_drifts")
     conn.executemany(
-        "INSERT OR REPLACE INTO scan_drifts VALUES (?, ?)",
-        ((finding_fingerprint(f), f.source) for f in w.findings if f.kind.is_drift),
+        "INSERT INTO scan_drifts VALUES (?, ?)",
+        ((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
     )
-    stored = {row[0]: StoredDrift(*row) for row in conn.execute(_LOAD_STORED)}
+    make = StoredDrift._make
+    stored = {row[0]: make(row) for row in conn.execute(_LOAD_STORED)}
     plan = plan_lifecycle(stored, w.findings, w.coverage, w.finished_at, w.reopen_window)
     conn.execute(_TOUCH_UNCHANGED, {"at": w.finished_at, "scan": w.scan_id})
     conn.executemany(
