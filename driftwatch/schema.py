@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,9 +223,38 @@ def secret_digest(key: bytes, value: str) -> str:
     return "hmac-sha256:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-_PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+# Protocols whose rules have ports (ICMP: type and code); AWS returns them by name.
+_PORTED = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+_PORTED_NAMES = frozenset(_PORTED.values())
+# Names accepted for a protocol: those four, and the IANA keywords of protocols commonly
+# allowed through a security group. AWS stores every other protocol by its number, and
+# without ports (it ignores them, like Terraform reads them as 0/0).
+_PROTOCOL_NUMBERS = {
+    "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58,
+    "hopopt": 0, "igmp": 2, "ipv4": 4, "egp": 8, "igp": 9, "rdp": 27, "ipv6": 41,
+    "ipv6-route": 43, "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51,
+    "ipv6-nonxt": 59, "ipv6-opts": 60, "eigrp": 88, "ospfigp": 89, "pim": 103,
+    "vrrp": 112, "l2tp": 115, "sctp": 132,
+}  # fmt: skip
+_ALL_TRAFFIC = ("-1", "all")
 _SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids")
 _RULE_KEYS = {"protocol", "from_port", "to_port", "description", "self", *_SOURCES}
+
+
+def canonical_protocol(value: Any) -> str | None:
+    """`-1` for all traffic, tcp/udp/icmp/icmpv6 by name, any other protocol by number.
+
+    None for a value that names no protocol (a typo, a number above 255).
+    """
+    text = str(value).strip().lower()
+    if text in _ALL_TRAFFIC:
+        return "-1"
+    number = _PROTOCOL_NUMBERS.get(text)
+    if number is None and text.isascii() and text.isdigit() and int(text) <= 255:
+        number = int(text)
+    if number is None:
+        return None
+    return _PORTED.get(number, str(number))
 
 
 @dataclass(frozen=True)
@@ -233,6 +263,7 @@ class Rules(AttrKind):
 
     One rule with two CIDRs equals two rules with one CIDR each; order never matters.
     Both sides must be in Terraform's shape (collectors convert AWS IpPermissions).
+    Protocols without ports (all traffic, ESP, GRE, …) get ports 0-0 on both sides.
     """
 
     label = "list of rules {protocol, from_port, to_port, cidr_blocks, ...}"
@@ -243,50 +274,85 @@ class Rules(AttrKind):
         if not isinstance(value, list):
             return f"must be a list of rules, got {_show(value)}"
         for i, rule in enumerate(value):
-            if not isinstance(rule, dict):
-                return f"rule {i} must be a mapping, got {_show(rule)}"
-            unknown = set(rule) - _RULE_KEYS
-            if unknown:
-                return (
-                    f"rule {i} has unknown key(s) {sorted(unknown)}; expected {sorted(_RULE_KEYS)}"
-                )
-            if "protocol" not in rule:
-                return f"rule {i} needs a protocol"
-            problem = _ports_problem(rule)
+            problem = _rule_problem(rule)
             if problem:
                 return f"rule {i} {problem}"
-            for k in _SOURCES:
-                if StrSet().check(rule.get(k)):
-                    return f"rule {i} key {k!r} must be a list of strings"
-            if not any(rule.get(k) for k in _SOURCES) and not rule.get("self"):
-                return f"rule {i} needs at least one source ({', '.join(_SOURCES)} or self)"
-        return None
+        return _description_clash(value)
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
-        out: dict[str, Any] = {}
-        self_id = ctx.get("self_id")
-        for rule in value or ():
-            proto = _PROTOCOLS.get(str(rule["protocol"]).lower(), str(rule["protocol"]).lower())
-            lo, hi = (0, 0) if proto == "-1" else (rule.get("from_port"), rule.get("to_port"))
-            desc = rule.get("description") or None
-            for src_key in _SOURCES:
-                for src in rule.get(src_key) or ():
-                    if src_key == "security_groups" and src == self_id:
-                        src_key, src = "self", "self"
-                    out[f"{proto} {lo}-{hi} {src}"] = _atomic(proto, lo, hi, src_key, src, desc)
-            if rule.get("self"):
-                out[f"{proto} {lo}-{hi} self"] = _atomic(proto, lo, hi, "self", "self", desc)
+        out = {key: entry for _, key, entry in _entries(value or (), ctx.get("self_id"))}
         return dict(sorted(out.items()))
 
 
+def _rule_problem(rule: Any) -> str | None:
+    if not isinstance(rule, dict):
+        return f"must be a mapping, got {_show(rule)}"
+    unknown = set(rule) - _RULE_KEYS
+    if unknown:
+        return f"has unknown key(s) {sorted(unknown)}; expected {sorted(_RULE_KEYS)}"
+    if "protocol" not in rule:
+        return "needs a protocol"
+    if canonical_protocol(rule["protocol"]) is None:
+        return (
+            f"has unknown protocol {_show(rule['protocol'])}; expected tcp, udp, icmp, "
+            "icmpv6, -1 (all), a protocol number from 0 to 255, or its IANA name "
+            "(esp, ah, gre, ...)"
+        )
+    for k in _SOURCES:
+        if StrSet().check(rule.get(k)):
+            return f"key {k!r} must be a list of strings"
+    if not isinstance(rule.get("description"), str | None):
+        return f"description must be a string, got {_show(rule['description'])}"
+    if not any(rule.get(k) for k in _SOURCES) and not rule.get("self"):
+        return f"needs at least one source ({', '.join(_SOURCES)} or self)"
+    return _ports_problem(rule)
+
+
 def _ports_problem(rule: dict[str, Any]) -> str | None:
-    if _PROTOCOLS.get(str(rule["protocol"]).lower()) == "-1":
-        return None  # all traffic: ports are ignored, as AWS does
+    protocol = canonical_protocol(rule["protocol"])
     for key in ("from_port", "to_port"):
         value = rule.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if protocol not in _PORTED_NAMES:
+            if value is not None and not is_int:  # ignored, as AWS does, but not garbage
+                return f"{key} must be an integer or left out, got {_show(value)}"
+        elif not is_int:
             return f"needs an integer {key} (protocol {rule['protocol']!r}), got {_show(value)}"
     return None
+
+
+def _description_clash(rules: list[dict[str, Any]]) -> str | None:
+    """Two rules that differ only by description: AWS keeps one, the other is always drift."""
+    seen: dict[str, tuple[int, Any]] = {}
+    for i, key, entry in _entries(rules, None):
+        first, desc = seen.setdefault(key, (i, entry["description"]))
+        if desc != entry["description"]:
+            return (
+                f"rules {first} and {i} both declare {key!r} with different descriptions "
+                f"({_text(desc)} and {_text(entry['description'])}); AWS keeps one description per "
+                "protocol, ports and source: declare it once"
+            )
+    return None
+
+
+def _text(description: str | None) -> str:
+    return "none" if description is None else repr(description)
+
+
+def _entries(rules: Any, self_id: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(rule index, key, atomic rule) for every source of every rule."""
+    for i, rule in enumerate(rules):
+        proto = canonical_protocol(rule["protocol"]) or str(rule["protocol"]).lower()
+        lo, hi = (rule.get("from_port"), rule.get("to_port")) if proto in _PORTED_NAMES else (0, 0)
+        desc = rule.get("description") or None
+        for src_key in _SOURCES:
+            for src in rule.get(src_key) or ():
+                key = src_key
+                if src_key == "security_groups" and src == self_id:
+                    key, src = "self", "self"
+                yield i, f"{proto} {lo}-{hi} {src}", _atomic(proto, lo, hi, key, src, desc)
+        if rule.get("self"):
+            yield i, f"{proto} {lo}-{hi} self", _atomic(proto, lo, hi, "self", "self", desc)
 
 
 def _atomic(proto: str, lo: Any, hi: Any, src_key: str, src: str, desc: Any) -> dict[str, Any]:

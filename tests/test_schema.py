@@ -6,7 +6,18 @@ import json
 
 import pytest
 
-from driftwatch.schema import Bool, Int, Policy, PolicyMap, Rules, Str, StrSet, Struct, Tags
+from driftwatch.schema import (
+    Bool,
+    Int,
+    Policy,
+    PolicyMap,
+    Rules,
+    Str,
+    StrSet,
+    Struct,
+    Tags,
+    canonical_protocol,
+)
 
 
 def canon(kind, value, **ctx):
@@ -193,3 +204,64 @@ def test_null_tag_value_is_the_empty_string() -> None:
 def test_rule_ports_are_integers_unless_all_traffic(rule, problem) -> None:
     assert problem in Rules().check([rule])
     assert Rules().check([{"protocol": "-1", "cidr_blocks": ["x"]}]) is None
+
+
+@pytest.mark.parametrize(
+    "declared,live",
+    [
+        ("esp", "50"),
+        ("AH", "51"),
+        ("gre", "47"),
+        (47, "47"),
+        ("6", "tcp"),
+        ("17", "udp"),
+        ("1", "icmp"),
+        ("58", "icmpv6"),
+        ("ipv6-icmp", "icmpv6"),
+        ("all", "-1"),
+    ],
+)
+def test_protocol_names_and_numbers_are_one_protocol(declared, live) -> None:
+    assert canonical_protocol(declared) == canonical_protocol(live)
+
+
+def test_portless_protocols_ignore_ports_on_both_sides() -> None:
+    aws_side = [{"protocol": "50", "from_port": None, "to_port": None, "cidr_blocks": ["x"]}]
+    for declared in (
+        [{"protocol": "esp", "cidr_blocks": ["x"]}],
+        [{"protocol": "50", "from_port": 0, "to_port": 0, "cidr_blocks": ["x"]}],
+    ):
+        assert Rules().check(declared) is None
+        assert canon(Rules(), declared) == canon(Rules(), aws_side)
+    assert list(canon(Rules(), aws_side)) == ["50 0-0 x"]
+    # A port-carrying protocol keeps its ports: ESP is not TCP.
+    tcp = [{"protocol": "tcp", "from_port": 0, "to_port": 0, "cidr_blocks": ["x"]}]
+    assert canon(Rules(), tcp) != canon(Rules(), aws_side)
+
+
+@pytest.mark.parametrize(
+    "rule,problem",
+    [
+        ({"protocol": "tpc", "from_port": 1, "to_port": 1}, 'unknown protocol "tpc"'),
+        ({"protocol": "256", "cidr_blocks": ["x"]}, "unknown protocol"),
+        ({"protocol": True, "cidr_blocks": ["x"]}, "unknown protocol"),
+        ({"protocol": "esp", "from_port": "any", "cidr_blocks": ["x"]}, "integer or left out"),
+        ({"protocol": "tcp", "cidr_blocks": ["x"], "description": 3}, "description must be"),
+    ],
+)
+def test_rule_protocol_and_port_problems(rule, problem) -> None:
+    assert problem in (Rules().check([rule]) or "")
+
+
+def test_rules_differing_only_by_description_are_an_error() -> None:
+    rules = [
+        {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["a", "b"]},
+        {"protocol": "udp", "from_port": 22, "to_port": 22, "cidr_blocks": ["b"]},
+        {"protocol": "6", "from_port": 22, "to_port": 22, "cidr_blocks": ["b"], "description": "x"},
+    ]
+    problem = Rules().check(rules) or ""
+    assert "rules 0 and 2 both declare 'tcp 22-22 b' with different descriptions" in problem
+    # The same rule twice says the same thing twice: harmless, accepted.
+    assert Rules().check([rules[0], rules[0]]) is None
+    # Empty and absent descriptions are equal.
+    assert Rules().check([rules[1], {**rules[1], "description": ""}]) is None

@@ -1,0 +1,55 @@
+"""Attribute values that real AWS cannot hold are manifest errors, reported with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import driftwatch.collectors  # noqa: F401
+from driftwatch.config import Config, load_config
+from driftwatch.declared.manifests import parse_manifests
+from driftwatch.errors import ManifestError
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Config:
+    path = tmp_path / "driftwatch.toml"
+    path.write_text("[git]\nurl = 'x'\n")
+    return load_config(path)
+
+
+def problems(cfg: Config, text: str) -> list[str]:
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("m.yaml", text.encode())], cfg)
+    return err.value.problems
+
+
+SG_TWO_DESCRIPTIONS = """\
+resources:
+  - type: aws_security_group
+    id: web
+    spec:
+      description: web
+      ingress:
+        - {protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [10.0.0.0/8]}
+        - {protocol: "6", from_port: 22, to_port: 22, cidr_blocks: [10.0.0.0/8], description: ssh}
+"""
+
+
+def test_rules_differing_only_by_description(cfg: Config) -> None:
+    assert problems(cfg, SG_TWO_DESCRIPTIONS) == [
+        "m.yaml:6: aws_security_group.ingress rules 0 and 1 both declare "
+        "'tcp 22-22 10.0.0.0/8' with different descriptions (none and 'ssh'); AWS keeps "
+        "one description per protocol, ports and source: declare it once"
+    ]
+
+
+def test_portless_protocol_without_ports_is_valid(cfg: Config) -> None:
+    text = SG_TWO_DESCRIPTIONS.replace('"6", from_port: 22, to_port: 22', "esp")
+    [res] = parse_manifests([("m.yaml", text.encode())], cfg)
+    assert res.spec["ingress"][1] == {
+        "protocol": "esp",
+        "cidr_blocks": ["10.0.0.0/8"],
+        "description": "ssh",
+    }

@@ -1,0 +1,78 @@
+"""Collectors on recorded real-AWS response shapes, where moto's echo would hide a false drift.
+
+Each test replays a fixture of tests/fixtures/real_aws/ through botocore's Stubber, reads
+it with the collector's own listing/reading code, and compares it with a manifest the
+way a scan does (check, then canonical forms on both sides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from support.real_aws import replay
+
+from driftwatch.collectors.base import Collector
+from driftwatch.collectors.ec2 import SecurityGroup
+from driftwatch.diff import diff_resource
+from driftwatch.models import DeclaredResource, Finding, Kind, LiveResource, Scope
+
+REGION = "us-east-1"
+
+
+def _diff(collector: Collector, live: LiveResource, spec: dict[str, Any]) -> Finding:
+    for name, value in spec.items():
+        problem = collector.attributes[name].kind.check(value)
+        assert problem is None, f"{name}: {problem}"
+    declared = DeclaredResource(collector.type, live.id, "a", REGION, spec, "m.yaml")
+    return diff_resource(collector, declared, live, [], dt.date.today(), secret_key=bytes(32))
+
+
+def _listed(collector: Collector, fixture: str) -> list[LiveResource]:
+    with replay(collector.service, fixture) as client:
+        return collector.list_resources(client, Scope("a", REGION, collector.type))
+
+
+# Security groups: AWS omits ports for protocols other than tcp/udp/icmp/icmpv6.
+
+VPN = "203.0.113.0/24"
+PORTLESS_SPEC: dict[str, Any] = {
+    "ingress": [
+        # Ports left out, protocol by name, as users write it.
+        {"protocol": "esp", "cidr_blocks": [VPN], "description": "vpn peer"},
+        # Terraform's shape: a number and ports 0/0, as `terraform show` prints it.
+        {"protocol": "51", "from_port": 0, "to_port": 0, "cidr_blocks": [VPN],
+         "description": "vpn peer"},
+        {"protocol": "GRE", "from_port": 0, "to_port": 0, "self": True},
+        {"protocol": "6", "from_port": 500, "to_port": 500, "ipv6_cidr_blocks": ["2001:db8::/32"]},
+        {"protocol": 17, "from_port": 4500, "to_port": 4500, "cidr_blocks": [VPN]},
+        {"protocol": "icmp", "from_port": -1, "to_port": -1, "cidr_blocks": ["10.0.0.0/8"]},
+        {"protocol": "58", "from_port": 128, "to_port": 0, "ipv6_cidr_blocks": ["::/0"]},
+    ],
+    "egress": [{"protocol": "all", "cidr_blocks": ["0.0.0.0/0"]}],
+}  # fmt: skip
+
+
+def test_portless_protocols_are_in_sync_as_aws_returns_them() -> None:
+    [live] = _listed(SecurityGroup(), "ec2/describe_security_groups_portless.json")
+    finding = _diff(SecurityGroup(), live, PORTLESS_SPEC)
+    assert finding.kind == Kind.IN_SYNC, [c.to_dict() for c in finding.changes]
+    assert sorted(finding.snapshot["ingress"])[:3] == [
+        "47 0-0 self",
+        "50 0-0 203.0.113.0/24",
+        "51 0-0 203.0.113.0/24",
+    ]
+
+
+def test_portless_protocols_still_show_real_changes() -> None:
+    [live] = _listed(SecurityGroup(), "ec2/describe_security_groups_portless.json")
+    ingress = [dict(r) for r in PORTLESS_SPEC["ingress"]]
+    ingress[0] = {"protocol": "esp", "cidr_blocks": ["198.51.100.0/24"], "description": "vpn peer"}
+    ingress[1] = {**ingress[1], "protocol": "ah", "description": "old peer"}
+    finding = _diff(SecurityGroup(), live, {"ingress": ingress})
+    assert finding.kind == Kind.MODIFIED
+    assert [(c.path, c.declared is None, c.live is None) for c in finding.changes] == [
+        ('ingress["50 0-0 198.51.100.0/24"]', False, True),
+        ('ingress["50 0-0 203.0.113.0/24"]', True, False),
+        ('ingress["51 0-0 203.0.113.0/24"].description', False, False),
+    ]
