@@ -80,26 +80,50 @@ class Bool(AttrKind):
 
 @dataclass(frozen=True)
 class Tags(AttrKind):
-    """A mapping of tag key to value; values compared as strings (YAML `1` equals AWS "1")."""
+    """A mapping of tag key to value; values compared as strings (YAML `1` equals AWS "1").
+
+    `aws:` tags are AWS's own (CloudFormation, Auto Scaling, launch templates): nobody can
+    set or remove them, so they are dropped (as the Terraform provider does on read) and
+    declaring one is an error.
+    """
 
     label = "mapping of tag key to value"
 
     def check(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            return f"must be a mapping of tag key to value, got {_show(value)}"
-        bad = [k for k, v in value.items() if isinstance(v, dict | list)]
-        return f"tag {bad[0]!r} must have a scalar value" if bad else None
+        problem = _scalar_map_problem(value, "tag key to value", "tag")
+        reserved = [k for k in value or () if _reserved_tag(k)] if problem is None else []
+        if reserved:
+            return (
+                f"tag {reserved[0]!r} uses the reserved prefix 'aws:': only AWS sets such "
+                "tags (CloudFormation, Auto Scaling, ...), they cannot be declared and "
+                "driftwatch ignores them on live resources; remove it"
+            )
+        return problem
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         if not value:
             return {}
         if isinstance(value, list):  # AWS TagSet / Tags: [{Key, Value}]
-            return {t["Key"]: t.get("Value", "") for t in value}
+            value = {t["Key"]: t.get("Value", "") for t in value}
+        if any(_reserved_tag(k) for k in value):
+            value = {k: v for k, v in value.items() if not _reserved_tag(k)}
         if all(type(v) is str for v in value.values()):
             return value
         return {str(k): _scalar_str(v) for k, v in value.items()}
+
+
+def _reserved_tag(key: Any) -> bool:
+    """AWS reserves the `aws:` prefix, in any letter case, for its own tags."""
+    return str(key)[:4].lower() == "aws:"
+
+
+def _scalar_map_problem(value: Any, what: str, entry: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return f"must be a mapping of {what}, got {_show(value)}"
+    bad = [k for k, v in value.items() if isinstance(v, dict | list)]
+    return f"{entry} {bad[0]!r} must have a scalar value" if bad else None
 
 
 @dataclass(frozen=True)
@@ -206,7 +230,7 @@ class SecretMap(AttrKind):
     secret = True
 
     def check(self, value: Any) -> str | None:
-        return Tags().check(value)
+        return _scalar_map_problem(value, "name to value", "variable")
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         key = ctx.get(SECRET_KEY)

@@ -53,3 +53,12 @@ def test_portless_protocol_without_ports_is_valid(cfg: Config) -> None:
         "cidr_blocks": ["10.0.0.0/8"],
         "description": "ssh",
     }
+
+
+def test_declared_aws_tag(cfg: Config) -> None:
+    text = "type: aws_s3_bucket\nid: logs\nspec:\n  tags:\n    aws:cloudformation:stack-name: x\n"
+    assert problems(cfg, text) == [
+        "m.yaml:4: aws_s3_bucket.tags tag 'aws:cloudformation:stack-name' uses the reserved "
+        "prefix 'aws:': only AWS sets such tags (CloudFormation, Auto Scaling, ...), they "
+        "cannot be declared and driftwatch ignores them on live resources; remove it"
+    ]

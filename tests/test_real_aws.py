@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from support.real_aws import replay
+import pytest
+from support.real_aws import load, replay
 
-from driftwatch.collectors.base import Collector
+import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
+from driftwatch.collectors.base import LISTED, Collector
 from driftwatch.collectors.ec2 import SecurityGroup
 from driftwatch.diff import diff_resource
 from driftwatch.models import DeclaredResource, Finding, Kind, LiveResource, Scope
+from driftwatch.registry import collectors
 
 REGION = "us-east-1"
 
@@ -31,6 +34,19 @@ def _diff(collector: Collector, live: LiveResource, spec: dict[str, Any]) -> Fin
 def _listed(collector: Collector, fixture: str) -> list[LiveResource]:
     with replay(collector.service, fixture) as client:
         return collector.list_resources(client, Scope("a", REGION, collector.type))
+
+
+def _read(collector: Collector, attr: str, fixture: str) -> LiveResource:
+    """The live resource with `attr` read as a scan reads it: from the listing or its source."""
+    source = collector.attributes[attr].source
+    if source == LISTED:
+        [live] = _listed(collector, fixture)
+        return live
+    known = load(fixture)["_live"]
+    live = LiveResource(collector.type, known["id"], "a", REGION, listed=known.get("listed", {}))
+    with replay(collector.service, fixture) as client:
+        live.attrs.update(collector.read(source, client, live))
+    return live
 
 
 # Security groups: AWS omits ports for protocols other than tcp/udp/icmp/icmpv6.
@@ -75,4 +91,35 @@ def test_portless_protocols_still_show_real_changes() -> None:
         ('ingress["50 0-0 198.51.100.0/24"]', False, True),
         ('ingress["50 0-0 203.0.113.0/24"]', True, False),
         ('ingress["51 0-0 203.0.113.0/24"].description', False, False),
+    ]
+
+
+# `aws:` reserved tags: AWS adds them (CloudFormation, Auto Scaling, launch templates) and
+# nobody can set or remove them; the Terraform provider drops them on read.
+
+TAGGED = [name for name, cls in collectors if "tags" in cls.attributes]
+
+
+def _tag_keys(tags: Any) -> list[str]:
+    return [t["Key"] for t in tags] if isinstance(tags, list) else list(tags)
+
+
+@pytest.mark.parametrize("rtype", TAGGED)
+def test_reserved_aws_tags_are_not_drift(rtype: str) -> None:
+    collector = collectors.get(rtype)()
+    live = _read(collector, "tags", f"tags/{rtype}.json")
+    assert any(k.startswith("aws:") for k in _tag_keys(live.attrs["tags"]))  # as AWS sends them
+    finding = _diff(collector, live, {"tags": {"team": "orders", "cost-center": 42}})
+    assert finding.kind == Kind.IN_SYNC, [c.to_dict() for c in finding.changes]
+    assert finding.snapshot == {"tags": {"team": "orders", "cost-center": "42"}}
+
+
+@pytest.mark.parametrize("rtype", TAGGED)
+def test_user_tags_beside_reserved_ones_still_drift(rtype: str) -> None:
+    collector = collectors.get(rtype)()
+    live = _read(collector, "tags", f"tags/{rtype}.json")
+    finding = _diff(collector, live, {"tags": {"team": "payments"}})
+    assert [c.to_dict() for c in finding.changes] == [
+        {"path": "tags.cost-center", "declared": None, "live": "42"},
+        {"path": "tags.team", "declared": "payments", "live": "orders"},
     ]

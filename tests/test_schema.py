@@ -265,3 +265,18 @@ def test_rules_differing_only_by_description_are_an_error() -> None:
     assert Rules().check([rules[0], rules[0]]) is None
     # Empty and absent descriptions are equal.
     assert Rules().check([rules[1], {**rules[1], "description": ""}]) is None
+
+
+def test_reserved_aws_tags_are_dropped_and_cannot_be_declared() -> None:
+    live = [
+        {"Key": "team", "Value": "x"},
+        {"Key": "aws:cloudformation:stack-name", "Value": "orders"},
+        {"Key": "aws:autoscaling:groupName", "Value": "asg"},
+    ]
+    assert canon(Tags(), live) == {"team": "x"} == canon(Tags(), {"team": "x"})
+    assert canon(Tags(), {"AWS:Foo": "1", "n": 1}) == {"n": "1"}
+    # Look-alikes are user tags: only the `aws:` prefix is reserved.
+    assert canon(Tags(), {"aws-team": "x", "awsome:y": "z"}) == {"aws-team": "x", "awsome:y": "z"}
+    for key in ("aws:cloudformation:stack-name", "AWS:createdBy"):
+        assert "reserved prefix 'aws:'" in (Tags().check({"team": "x", key: "y"}) or "")
+    assert Tags().check({"aws-team": "x"}) is None
