@@ -150,15 +150,17 @@ class Policy(AttrKind):
     label = "policy document (JSON string or mapping)"
 
     def check(self, value: Any) -> str | None:
-        if value is None or isinstance(value, dict):
-            return None
+        doc = value
         if isinstance(value, str):
             try:
                 doc = json.loads(value)
             except ValueError as exc:
                 return f"is not valid JSON: {exc}"
-            return None if isinstance(doc, dict) else "must be a JSON object"
-        return f"must be a policy document, got {_show(value)}"
+            if not isinstance(doc, dict):
+                return "must be a JSON object"
+        elif value is not None and not isinstance(value, dict):
+            return f"must be a policy document, got {_show(value)}"
+        return None if doc is None else _document_problem(doc)
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         return canonical_policy(value)
@@ -388,6 +390,70 @@ def _atomic(proto: str, lo: Any, hi: Any, src_key: str, src: str, desc: Any) -> 
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _LIST_KEYS = ("Action", "NotAction", "Resource", "NotResource")
+
+
+_EFFECTS = ("Allow", "Deny")
+
+
+def _document_problem(doc: dict[str, Any]) -> str | None:
+    """Element types AWS requires, which the canonical form would otherwise coerce."""
+    if "Statement" not in doc:
+        return None
+    stmts = doc["Statement"]
+    items = [stmts] if isinstance(stmts, dict) else stmts
+    if not isinstance(items, list) or not all(isinstance(s, dict) for s in items):
+        return f"Statement must be a mapping or a list of mappings, got {_show(stmts)}"
+    for i, stmt in enumerate(items):
+        problem = _statement_problem(stmt)
+        if problem:
+            sid = f" (Sid {stmt['Sid']!r})" if isinstance(stmt.get("Sid"), str) else ""
+            return f"Statement {i}{sid} {problem}"
+    return None
+
+
+def _statement_problem(stmt: dict[str, Any]) -> str | None:
+    if "Effect" in stmt and stmt["Effect"] not in _EFFECTS:
+        return f'Effect must be "Allow" or "Deny", got {_show(stmt["Effect"])}'
+    for key in _LIST_KEYS:
+        if key in stmt and not _is_strings(stmt[key]):
+            return f"{key} must be a string or a list of strings, got {_show(stmt[key])}"
+    for key in ("Principal", "NotPrincipal"):
+        if key in stmt and not _is_principal(stmt[key]):
+            return (
+                f'{key} must be "*" or a mapping of principal type to a string or a list '
+                f"of strings (quote account ids), got {_show(stmt[key])}"
+            )
+    if "Condition" in stmt and not _is_condition(stmt["Condition"]):
+        return (
+            "Condition must be a mapping of operator to a mapping of condition key to a "
+            f"value or a list of values, got {_show(stmt['Condition'])}"
+        )
+    return None
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(x, str) for x in value)
+    )
+
+
+def _is_principal(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return value == "*"
+    return all(isinstance(k, str) and _is_strings(v) for k, v in value.items())
+
+
+def _is_condition(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(body, dict) and all(_is_condition_value(v) for v in body.values())
+        for body in value.values()
+    )
+
+
+def _is_condition_value(value: Any) -> bool:
+    """A scalar or a list of scalars (YAML `false` stands for the string "false")."""
+    items = value if isinstance(value, list) else [value]
+    return all(isinstance(x, str | int | float | bool) for x in items)
 
 
 def canonical_policy(doc: Any) -> Any:

@@ -62,3 +62,28 @@ def test_declared_aws_tag(cfg: Config) -> None:
         "prefix 'aws:': only AWS sets such tags (CloudFormation, Auto Scaling, ...), they "
         "cannot be declared and driftwatch ignores them on live resources; remove it"
     ]
+
+
+def test_policy_element_types(cfg: Config) -> None:
+    text = """\
+resources:
+  - type: aws_iam_policy
+    id: read-logs
+    spec:
+      policy:
+        Statement:
+          - Effect: Allow
+            Action: [[s3:GetObject]]
+            Resource: "*"
+  - type: aws_iam_role
+    id: app
+    spec:
+      inline_policies:
+        p: {Statement: {Effect: [Allow], Action: "s3:*"}}
+"""
+    assert problems(cfg, text) == [
+        "m.yaml:5: aws_iam_policy.policy Statement 0 Action must be a string or a list of "
+        'strings, got [["s3:GetObject"]]',
+        "m.yaml:13: aws_iam_role.inline_policies policy 'p' Statement 0 Effect must be "
+        '"Allow" or "Deny", got ["Allow"]',
+    ]

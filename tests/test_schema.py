@@ -280,3 +280,60 @@ def test_reserved_aws_tags_are_dropped_and_cannot_be_declared() -> None:
     for key in ("aws:cloudformation:stack-name", "AWS:createdBy"):
         assert "reserved prefix 'aws:'" in (Tags().check({"team": "x", key: "y"}) or "")
     assert Tags().check({"aws-team": "x"}) is None
+
+
+@pytest.mark.parametrize(
+    "doc,problem",
+    [
+        ({"Statement": "allow all"}, "Statement must be a mapping or a list of mappings"),
+        ({"Statement": [{"Effect": "Allow"}, ["s3:*"]]}, "Statement must be a mapping or a list"),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": [["s3:GetObject"]], "Resource": "*"}]},
+            'Statement 0 Action must be a string or a list of strings, got [["s3:GetObject"]]',
+        ),
+        (
+            {"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": {"arn": "x"}}},
+            "Statement 0 Resource must be a string or a list of strings",
+        ),
+        ({"Statement": [{"Effect": "Deny", "NotAction": [1]}]}, "Statement 0 NotAction"),
+        ({"Statement": [{"Effect": "Allow", "NotResource": None}]}, "Statement 0 NotResource"),
+        ({"Statement": [{"Effect": True, "Action": "s3:*"}]}, 'Effect must be "Allow" or "Deny"'),
+        ({"Statement": [{"Effect": "allow", "Action": "s3:*"}]}, 'Effect must be "Allow" or'),
+        (
+            {"Statement": [{"Sid": "A", "Effect": "Allow"}, {"Sid": "B", "Effect": ["Deny"]}]},
+            "Statement 1 (Sid 'B') Effect must be",
+        ),
+        (
+            {"Statement": [{"Effect": "Allow", "Principal": {"AWS": [["arn:aws:iam::1:root"]]}}]},
+            "Statement 0 Principal must be",
+        ),
+        ({"Statement": [{"Effect": "Allow", "Principal": ["*"]}]}, "Statement 0 Principal"),
+        (
+            {"Statement": [{"Effect": "Allow", "Condition": {"Bool": {"k": {"x": 1}}}}]},
+            "Statement 0 Condition must be",
+        ),
+        ('{"Statement": [{"Effect": "Allow", "Action": [["a"]]}]}', "Statement 0 Action"),
+    ],
+)
+def test_policy_element_types_are_checked(doc, problem) -> None:
+    assert problem in (Policy().check(doc) or ""), Policy().check(doc)
+    assert problem in (PolicyMap().check({"p": doc}) or "")
+
+
+def test_valid_policy_element_types_pass() -> None:
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": ["arn:aws:s3:::b/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": False}, "NumericLessThan": {"n": 3}},
+            },
+            {"Effect": "Deny", "NotPrincipal": {"AWS": ["1"], "Service": "s.amazonaws.com"}},
+        ],
+    }
+    assert Policy().check(doc) is None
+    assert Policy().check({"Statement": {"Effect": "Allow", "NotAction": []}}) is None
+    assert Policy().check({"Version": "2012-10-17"}) is None
