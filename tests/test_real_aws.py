@@ -16,6 +16,7 @@ from support.real_aws import load, replay
 import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.collectors.base import LISTED, Collector
 from driftwatch.collectors.ec2 import SecurityGroup
+from driftwatch.collectors.s3 import S3Bucket
 from driftwatch.diff import diff_resource
 from driftwatch.models import DeclaredResource, Finding, Kind, LiveResource, Scope
 from driftwatch.registry import collectors
@@ -123,3 +124,40 @@ def test_user_tags_beside_reserved_ones_still_drift(rtype: str) -> None:
         {"path": "tags.cost-center", "declared": None, "live": "42"},
         {"path": "tags.team", "declared": "payments", "live": "orders"},
     ]
+
+
+# S3 stores a CloudFront origin access identity given as CanonicalUser as its IAM ARN.
+
+OAI_ARN = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"
+OAI_CANONICAL_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+
+
+def _site_policy(principal: Any) -> dict[str, Any]:
+    return {
+        "Version": "2008-10-17",
+        "Id": "PolicyForCloudFrontPrivateContent",
+        "Statement": {
+            "Sid": "1",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["s3:GetObject"],
+            "Resource": "arn:aws:s3:::acme-site/*",
+        },
+    }
+
+
+def test_origin_access_identity_declared_as_its_arn_is_in_sync() -> None:
+    live = _read(S3Bucket(), "policy", "s3/get_bucket_policy_oai.json")
+    for principal in ({"AWS": OAI_ARN}, {"AWS": [OAI_ARN]}):
+        finding = _diff(S3Bucket(), live, {"policy": _site_policy(principal)})
+        assert finding.kind == Kind.IN_SYNC, [c.to_dict() for c in finding.changes]
+
+
+def test_origin_access_identity_changes_are_never_hidden() -> None:
+    live = _read(S3Bucket(), "policy", "s3/get_bucket_policy_oai.json")
+    other = OAI_ARN.replace("E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL")
+    # A canonical user id cannot be tied to an OAI id without asking CloudFront: it is
+    # compared as written, so S3's rewrite shows (documented: declare the ARN form).
+    for principal in ({"AWS": other}, {"CanonicalUser": OAI_CANONICAL_ID}):
+        finding = _diff(S3Bucket(), live, {"policy": _site_policy(principal)})
+        assert [c.path for c in finding.changes] == ["policy.Statement"], principal
