@@ -8,18 +8,24 @@ way a scan does (check, then canonical forms on both sides).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.real_aws import load, replay
 
 import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
-from driftwatch.collectors.base import LISTED, Collector
+from driftwatch.aws import CallCounter
+from driftwatch.collect import Collection, ScopePlan
+from driftwatch.collectors.base import LISTED, Collector, NotComparable
 from driftwatch.collectors.ec2 import SecurityGroup
+from driftwatch.collectors.kms import KmsKey
 from driftwatch.collectors.s3 import S3Bucket
+from driftwatch.config import AccountConfig, parse_config
 from driftwatch.diff import diff_resource
-from driftwatch.models import DeclaredResource, Finding, Kind, LiveResource, Scope
+from driftwatch.models import DeclaredResource, Finding, Kind, LiveResource, Scope, ScopeError
 from driftwatch.registry import collectors
+from driftwatch.scan import build_findings
 
 REGION = "us-east-1"
 
@@ -161,3 +167,68 @@ def test_origin_access_identity_changes_are_never_hidden() -> None:
     for principal in ({"AWS": other}, {"CanonicalUser": OAI_CANONICAL_ID}):
         finding = _diff(S3Bucket(), live, {"policy": _site_policy(principal)})
         assert [c.path for c in finding.changes] == ["policy.Statement"], principal
+
+
+# KMS: a key pending deletion reports rotation false, whatever its setting.
+
+
+class _Sessions:
+    """AwsSessions' interface for Collection: every client is the one replaying client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.counter = client, CallCounter()
+
+    def client(self, account: AccountConfig, region: str, service: str) -> Any:
+        return self._client
+
+
+def _scan(
+    collector: Collector, rid: str, spec: dict[str, Any], *fixtures: str
+) -> tuple[Finding, list[ScopeError]]:
+    """One declared resource through the scan's own collection and findings.
+
+    One worker, so calls reach the Stubber in the order the fixtures record them.
+    """
+    res = DeclaredResource(collector.type, rid, "a", REGION, spec, "m.yaml")
+    plan = ScopePlan(
+        Scope("a", REGION, collector.type), AccountConfig("a", (REGION,)), False, [res]
+    )
+    with replay(collector.service, *fixtures) as client:
+        got = Collection(_Sessions(client), max_workers=1).run([plan])  # type: ignore[arg-type]
+    cfg = parse_config({"git": {"url": "x"}}, Path("driftwatch.toml"))
+    [finding] = build_findings(cfg, [plan], got, dt.date.today(), bytes(32))
+    return finding, got.errors
+
+
+def test_key_pending_deletion_reports_its_state_not_rotation_drift() -> None:
+    for declared in (True, False):
+        finding, errors = _scan(
+            KmsKey(),
+            "alias/orders",
+            {"enable_key_rotation": declared},
+            "kms/list_keys.json",
+            "kms/rotation_pending_deletion.json",
+        )
+        assert (finding.kind, finding.changes, errors) == (Kind.NOT_CHECKED, [], [])
+        assert finding.reason and "key state PendingDeletion" in finding.reason
+        assert "deletion on 2026-12-04" in finding.reason
+
+
+def test_multi_region_key_waiting_for_replica_deletion_reports_its_state() -> None:
+    live = LiveResource("aws_kms_key", "mrk-1234abcd12ab34cd56ef1234567890ab", "a", REGION)
+    with (
+        replay("kms", "kms/rotation_pending_replica_deletion.json") as client,
+        pytest.raises(NotComparable, match="key state PendingReplicaDeletion, waiting for its"),
+    ):
+        KmsKey().read("rotation", client, live)
+
+
+def test_rotation_off_on_an_enabled_key_is_still_drift() -> None:
+    fixtures = ("kms/list_keys.json", "kms/rotation_disabled.json")
+    drift, errors = _scan(KmsKey(), "alias/orders", {"enable_key_rotation": True}, *fixtures)
+    assert errors == [] and drift.kind == Kind.MODIFIED
+    assert [c.to_dict() for c in drift.changes] == [
+        {"path": "enable_key_rotation", "declared": True, "live": False}
+    ]
+    same, _ = _scan(KmsKey(), "alias/orders", {"enable_key_rotation": False}, *fixtures)
+    assert same.kind == Kind.IN_SYNC
