@@ -18,7 +18,7 @@ import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.aws import CallCounter
 from driftwatch.collect import Collection, ScopePlan
 from driftwatch.collectors.base import LISTED, Collector, NotComparable
-from driftwatch.collectors.ec2 import SecurityGroup
+from driftwatch.collectors.ec2 import Instance, SecurityGroup
 from driftwatch.collectors.kms import KmsKey
 from driftwatch.collectors.s3 import S3Bucket
 from driftwatch.config import AccountConfig, parse_config
@@ -232,3 +232,13 @@ def test_rotation_off_on_an_enabled_key_is_still_drift() -> None:
     ]
     same, _ = _scan(KmsKey(), "alias/orders", {"enable_key_rotation": False}, *fixtures)
     assert same.kind == Kind.IN_SYNC
+
+
+# EC2: a large region is read page by page (MaxResults 1000), never in one long call.
+
+
+def test_instances_and_security_groups_are_read_page_by_page() -> None:
+    instances = _listed(Instance(), "ec2/describe_instances_pages.json")
+    assert [x.names for x in instances] == [("web-1",), ("web-2",), ("web-3",), ("web-5",)]
+    groups = _listed(SecurityGroup(), "ec2/describe_security_groups_pages.json")
+    assert [g.names for g in groups] == [("app-1",), ("app-2",), ("app-3",)]
