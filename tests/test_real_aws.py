@@ -20,6 +20,7 @@ from driftwatch.collect import Collection, ScopePlan
 from driftwatch.collectors.base import LISTED, Collector, NotComparable
 from driftwatch.collectors.ec2 import Instance, SecurityGroup
 from driftwatch.collectors.kms import KmsKey
+from driftwatch.collectors.lambda_ import LambdaFunction
 from driftwatch.collectors.s3 import S3Bucket
 from driftwatch.config import AccountConfig, parse_config
 from driftwatch.diff import diff_resource
@@ -242,3 +243,20 @@ def test_instances_and_security_groups_are_read_page_by_page() -> None:
     assert [x.names for x in instances] == [("web-1",), ("web-2",), ("web-3",), ("web-5",)]
     groups = _listed(SecurityGroup(), "ec2/describe_security_groups_pages.json")
     assert [g.names for g in groups] == [("app-1",), ("app-2",), ("app-3",)]
+
+
+# Lambda container images: no Runtime/Handler live; Terraform-shaped manifests say "".
+
+
+def test_container_image_function_without_runtime_and_handler() -> None:
+    image, zipped = _listed(LambdaFunction(), "lambda/list_functions_image.json")
+    for empty in ("", None):
+        spec = {"runtime": empty, "handler": empty, "memory_size": 1024}
+        finding = _diff(LambdaFunction(), image, spec)
+        assert finding.kind == Kind.IN_SYNC, [c.to_dict() for c in finding.changes]
+    drift = _diff(LambdaFunction(), image, {"runtime": "python3.12", "handler": ""})
+    assert [c.to_dict() for c in drift.changes] == [
+        {"path": "runtime", "declared": "python3.12", "live": None}
+    ]
+    # A zip function's runtime is compared as before: "" is drift against a runtime.
+    assert _diff(LambdaFunction(), zipped, {"runtime": ""}).kind == Kind.MODIFIED
