@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.real_aws import load, replay
+from support.real_aws import FIXTURES, load, replay
 
 import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.aws import CallCounter
@@ -195,7 +195,7 @@ def _scan(
         Scope("a", REGION, collector.type), AccountConfig("a", (REGION,)), False, [res]
     )
     with replay(collector.service, *fixtures) as client:
-        got = Collection(_Sessions(client), max_workers=1).run([plan])  # type: ignore[arg-type]
+        got = Collection(_Sessions(client), max_workers=1).run([plan])
     cfg = parse_config({"git": {"url": "x"}}, Path("driftwatch.toml"))
     [finding] = build_findings(cfg, [plan], got, dt.date.today(), bytes(32))
     return finding, got.errors
@@ -260,3 +260,13 @@ def test_container_image_function_without_runtime_and_handler() -> None:
     ]
     # A zip function's runtime is compared as before: "" is drift against a runtime.
     assert _diff(LambdaFunction(), zipped, {"runtime": ""}).kind == Kind.MODIFIED
+
+
+def test_every_recorded_shape_is_labelled_and_replayed() -> None:
+    """No orphan fixtures: each is used above (tags/ by type) and names its origin."""
+    module = Path(__file__).read_text()
+    for path in sorted(FIXTURES.rglob("*.json")):
+        name = path.relative_to(FIXTURES).as_posix()
+        assert load(name)["calls"], name
+        used = (name.startswith("tags/") and name[5:-5] in TAGGED) or f'"{name}"' in module
+        assert used, f"{name} is not replayed by any test"
