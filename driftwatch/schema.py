@@ -91,14 +91,16 @@ class Tags(AttrKind):
 
     def check(self, value: Any) -> str | None:
         problem = _scalar_map_problem(value, "tag key to value", "tag")
-        reserved = [k for k in value or () if _reserved_tag(k)] if problem is None else []
+        if problem or not value:
+            return problem
+        reserved = [k for k in value if _reserved_tag(k)]
         if reserved:
             return (
                 f"tag {reserved[0]!r} uses the reserved prefix 'aws:': only AWS sets such "
                 "tags (CloudFormation, Auto Scaling, ...), they cannot be declared and "
                 "driftwatch ignores them on live resources; remove it"
             )
-        return problem
+        return None
 
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         if not value:
@@ -253,8 +255,8 @@ def secret_digest(key: bytes, value: str) -> str:
 _PORTED = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 _PORTED_NAMES = frozenset(_PORTED.values())
 # Names accepted for a protocol: those four, and the IANA keywords of protocols commonly
-# allowed through a security group. AWS stores every other protocol by its number, and
-# without ports (it ignores them, like Terraform reads them as 0/0).
+# allowed through a security group. AWS returns every other protocol by its number and
+# without ports: it ignores them (Terraform reads them as 0/0).
 _PROTOCOL_NUMBERS = {
     "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58,
     "hopopt": 0, "igmp": 2, "ipv4": 4, "egp": 8, "igp": 9, "rdp": 27, "ipv6": 41,
