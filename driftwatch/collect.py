@@ -17,7 +17,7 @@ from typing import Any
 import botocore.exceptions as bex
 
 from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
-from driftwatch.collectors.base import Collector, is_code
+from driftwatch.collectors.base import Collector, NotComparable, is_code
 from driftwatch.config import AccountConfig
 from driftwatch.models import DeclaredResource, LiveResource, ResourceKey, Scope, ScopeError
 from driftwatch.registry import collectors
@@ -245,6 +245,8 @@ class Collection:
         res = task.read.declared
         try:
             task.read.live.attrs.update(fut.result())
+        except NotComparable as exc:
+            out.unchecked.setdefault(res.key, str(exc))
         except Exception as exc:
             if is_code(exc, *task.collector.not_found_codes):
                 reason = f"disappeared during the scan ({describe_error(exc)})"

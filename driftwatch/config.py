@@ -19,6 +19,18 @@ from driftwatch.paths import path_matches
 DEFAULT_CONFIG = "driftwatch.toml"
 _ENV_REF = re.compile(r"\$\{(DRIFTWATCH_[A-Z0-9_]+)\}")
 DEFAULT_ACCOUNT = "default"
+# Region prefixes of the partitions other than commercial AWS (`aws`). driftwatch builds
+# `arn:aws:` ARNs from bare account ids and reads IAM in us-east-1, which would be wrong
+# there, so those partitions are refused until they are supported.
+_OTHER_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-iso-", "aws-iso"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,7 @@ def _aws(r: _Reader, t: dict[str, Any]) -> AwsConfig:
             "read_timeout",
         },
     )
-    regions = r.strings(t, "aws", "regions", ["us-east-1"], nonempty=True)
+    regions = r.regions(t, "aws", ["us-east-1"])
     accounts = [
         _account(r, a, f"aws.accounts[{i}]", regions)
         for i, a in enumerate(r.array_of_tables(t, "accounts"))
@@ -198,11 +210,21 @@ def _account(r: _Reader, t: Any, key: str, default_regions: list[str]) -> Accoun
             f"{key}.role_arn",
             f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
         )
+    if role_arn and not role_arn.startswith("arn:aws:"):
+        partition = role_arn.split(":")[1]
+        raise r.fail(f"{key}.role_arn", _partition_refused(f"role {role_arn!r}", partition))
     return AccountConfig(
         name=r.string(t, key, "name", required=True),
         role_arn=role_arn,
         external_id=r.string(t, key, "external_id", "") or None,
-        regions=tuple(r.strings(t, key, "regions", default_regions, nonempty=True)),
+        regions=tuple(r.regions(t, key, default_regions)),
+    )
+
+
+def _partition_refused(what: str, partition: str) -> str:
+    return (
+        f"{what} is in partition {partition}, which driftwatch does not support yet "
+        "(only the commercial partition `aws`); see docs/configuration.md#partitions"
     )
 
 
@@ -356,6 +378,16 @@ class _Reader:
         if nonempty and not v:
             raise self.fail(f"{sect}.{key}", "must name at least one entry")
         return list(dict.fromkeys(v))
+
+    def regions(self, t: dict[str, Any], sect: str, default: list[str]) -> list[str]:
+        regions = self.strings(t, sect, "regions", default, nonempty=True)
+        for region in regions:
+            for prefix, partition in _OTHER_PARTITIONS:
+                if region.startswith(prefix):
+                    raise self.fail(
+                        f"{sect}.regions", _partition_refused(f"region {region!r}", partition)
+                    )
+        return regions
 
     def integer(
         self, t: dict[str, Any], sect: str, key: str, default: int, minimum: int, maximum: int

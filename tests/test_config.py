@@ -90,3 +90,43 @@ def test_errors_name_the_key(tmp_path: Path, body: str, key: str) -> None:
         load_config(write(tmp_path, body))
     assert err.value.key == key
     assert str(tmp_path / "driftwatch.toml") in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "aws,key,partition",
+    [
+        ("regions = ['us-east-1', 'cn-north-1']", "aws.regions", "aws-cn"),
+        (
+            "[[aws.accounts]]\nname = 'gov'\nregions = ['us-gov-west-1']",
+            "aws.accounts[0].regions",
+            "aws-us-gov",
+        ),
+        (
+            "[[aws.accounts]]\nname = 'gov'\nrole_arn = 'arn:aws-us-gov:iam::111111111111:role/r'",
+            "aws.accounts[0].role_arn",
+            "aws-us-gov",
+        ),
+    ],
+)
+def test_other_partitions_are_refused(tmp_path: Path, aws: str, key: str, partition: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f"[git]\nurl = 'x'\n[aws]\n{aws}\n"))
+    assert err.value.key == key
+    assert f"partition {partition}, which driftwatch does not support yet" in err.value.message
+    assert str(err.value).startswith(f"{tmp_path / 'driftwatch.toml'}: [{key}]: ")
+
+
+def test_partitions_follow_botocore(tmp_path: Path) -> None:
+    """Every region botocore knows is accepted exactly when it is in the `aws` partition."""
+    from botocore.session import get_session
+
+    for part in get_session().get_data("partitions")["partitions"]:
+        for region in part["regions"]:
+            if region.endswith("-global"):
+                continue  # pseudo-regions of global endpoints, never a scope
+            body = f"[git]\nurl = 'x'\n[aws]\nregions = ['{region}']\n"
+            if part["id"] == "aws":
+                assert load_config(write(tmp_path, body)).aws.regions == (region,)
+            else:
+                with pytest.raises(ConfigError, match=f"partition {part['id']},"):
+                    load_config(write(tmp_path, body))

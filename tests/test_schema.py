@@ -6,7 +6,18 @@ import json
 
 import pytest
 
-from driftwatch.schema import Bool, Int, Policy, PolicyMap, Rules, Str, StrSet, Struct, Tags
+from driftwatch.schema import (
+    Bool,
+    Int,
+    Policy,
+    PolicyMap,
+    Rules,
+    Str,
+    StrSet,
+    Struct,
+    Tags,
+    canonical_protocol,
+)
 
 
 def canon(kind, value, **ctx):
@@ -193,3 +204,136 @@ def test_null_tag_value_is_the_empty_string() -> None:
 def test_rule_ports_are_integers_unless_all_traffic(rule, problem) -> None:
     assert problem in Rules().check([rule])
     assert Rules().check([{"protocol": "-1", "cidr_blocks": ["x"]}]) is None
+
+
+@pytest.mark.parametrize(
+    "declared,live",
+    [
+        ("esp", "50"),
+        ("AH", "51"),
+        ("gre", "47"),
+        (47, "47"),
+        ("6", "tcp"),
+        ("17", "udp"),
+        ("1", "icmp"),
+        ("58", "icmpv6"),
+        ("ipv6-icmp", "icmpv6"),
+        ("all", "-1"),
+    ],
+)
+def test_protocol_names_and_numbers_are_one_protocol(declared, live) -> None:
+    assert canonical_protocol(declared) == canonical_protocol(live)
+
+
+def test_portless_protocols_ignore_ports_on_both_sides() -> None:
+    aws_side = [{"protocol": "50", "from_port": None, "to_port": None, "cidr_blocks": ["x"]}]
+    for declared in (
+        [{"protocol": "esp", "cidr_blocks": ["x"]}],
+        [{"protocol": "50", "from_port": 0, "to_port": 0, "cidr_blocks": ["x"]}],
+    ):
+        assert Rules().check(declared) is None
+        assert canon(Rules(), declared) == canon(Rules(), aws_side)
+    assert list(canon(Rules(), aws_side)) == ["50 0-0 x"]
+    # A port-carrying protocol keeps its ports: ESP is not TCP.
+    tcp = [{"protocol": "tcp", "from_port": 0, "to_port": 0, "cidr_blocks": ["x"]}]
+    assert canon(Rules(), tcp) != canon(Rules(), aws_side)
+
+
+@pytest.mark.parametrize(
+    "rule,problem",
+    [
+        ({"protocol": "tpc", "from_port": 1, "to_port": 1}, 'unknown protocol "tpc"'),
+        ({"protocol": "256", "cidr_blocks": ["x"]}, "unknown protocol"),
+        ({"protocol": True, "cidr_blocks": ["x"]}, "unknown protocol"),
+        ({"protocol": "esp", "from_port": "any", "cidr_blocks": ["x"]}, "integer or left out"),
+        ({"protocol": "tcp", "cidr_blocks": ["x"], "description": 3}, "description must be"),
+    ],
+)
+def test_rule_protocol_and_port_problems(rule, problem) -> None:
+    assert problem in (Rules().check([rule]) or "")
+
+
+def test_rules_differing_only_by_description_are_an_error() -> None:
+    rules = [
+        {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["a", "b"]},
+        {"protocol": "udp", "from_port": 22, "to_port": 22, "cidr_blocks": ["b"]},
+        {"protocol": "6", "from_port": 22, "to_port": 22, "cidr_blocks": ["b"], "description": "x"},
+    ]
+    problem = Rules().check(rules) or ""
+    assert "rules 0 and 2 both declare 'tcp 22-22 b' with different descriptions" in problem
+    # The same rule twice says the same thing twice: harmless, accepted.
+    assert Rules().check([rules[0], rules[0]]) is None
+    # Empty and absent descriptions are equal.
+    assert Rules().check([rules[1], {**rules[1], "description": ""}]) is None
+
+
+def test_reserved_aws_tags_are_dropped_and_cannot_be_declared() -> None:
+    live = [
+        {"Key": "team", "Value": "x"},
+        {"Key": "aws:cloudformation:stack-name", "Value": "orders"},
+        {"Key": "aws:autoscaling:groupName", "Value": "asg"},
+    ]
+    assert canon(Tags(), live) == {"team": "x"} == canon(Tags(), {"team": "x"})
+    assert canon(Tags(), {"AWS:Foo": "1", "n": 1}) == {"n": "1"}
+    # Look-alikes are user tags: only the `aws:` prefix is reserved.
+    assert canon(Tags(), {"aws-team": "x", "awsome:y": "z"}) == {"aws-team": "x", "awsome:y": "z"}
+    for key in ("aws:cloudformation:stack-name", "AWS:createdBy"):
+        assert "reserved prefix 'aws:'" in (Tags().check({"team": "x", key: "y"}) or "")
+    assert Tags().check({"aws-team": "x"}) is None
+
+
+@pytest.mark.parametrize(
+    "doc,problem",
+    [
+        ({"Statement": "allow all"}, "Statement must be a mapping or a list of mappings"),
+        ({"Statement": [{"Effect": "Allow"}, ["s3:*"]]}, "Statement must be a mapping or a list"),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": [["s3:GetObject"]], "Resource": "*"}]},
+            'Statement 0 Action must be a string or a list of strings, got [["s3:GetObject"]]',
+        ),
+        (
+            {"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": {"arn": "x"}}},
+            "Statement 0 Resource must be a string or a list of strings",
+        ),
+        ({"Statement": [{"Effect": "Deny", "NotAction": [1]}]}, "Statement 0 NotAction"),
+        ({"Statement": [{"Effect": "Allow", "NotResource": None}]}, "Statement 0 NotResource"),
+        ({"Statement": [{"Effect": True, "Action": "s3:*"}]}, 'Effect must be "Allow" or "Deny"'),
+        ({"Statement": [{"Effect": "allow", "Action": "s3:*"}]}, 'Effect must be "Allow" or'),
+        (
+            {"Statement": [{"Sid": "A", "Effect": "Allow"}, {"Sid": "B", "Effect": ["Deny"]}]},
+            "Statement 1 (Sid 'B') Effect must be",
+        ),
+        (
+            {"Statement": [{"Effect": "Allow", "Principal": {"AWS": [["arn:aws:iam::1:root"]]}}]},
+            "Statement 0 Principal must be",
+        ),
+        ({"Statement": [{"Effect": "Allow", "Principal": ["*"]}]}, "Statement 0 Principal"),
+        (
+            {"Statement": [{"Effect": "Allow", "Condition": {"Bool": {"k": {"x": 1}}}}]},
+            "Statement 0 Condition must be",
+        ),
+        ('{"Statement": [{"Effect": "Allow", "Action": [["a"]]}]}', "Statement 0 Action"),
+    ],
+)
+def test_policy_element_types_are_checked(doc, problem) -> None:
+    assert problem in (Policy().check(doc) or ""), Policy().check(doc)
+    assert problem in (PolicyMap().check({"p": doc}) or "")
+
+
+def test_valid_policy_element_types_pass() -> None:
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": ["arn:aws:s3:::b/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": False}, "NumericLessThan": {"n": 3}},
+            },
+            {"Effect": "Deny", "NotPrincipal": {"AWS": ["1"], "Service": "s.amazonaws.com"}},
+        ],
+    }
+    assert Policy().check(doc) is None
+    assert Policy().check({"Statement": {"Effect": "Allow", "NotAction": []}}) is None
+    assert Policy().check({"Version": "2012-10-17"}) is None

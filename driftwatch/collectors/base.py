@@ -13,6 +13,14 @@ from driftwatch.schema import Attr, Ctx
 LISTED = "list"
 
 
+class NotComparable(Exception):
+    """Raised by a read when the resource's state leaves a declared attribute meaningless.
+
+    The resource is reported *not checked*, with this message as the reason: nothing
+    failed (no scope error) and nothing was compared (no drift).
+    """
+
+
 class Collector:
     """A resource type, declared: service, identity, attributes and where each is read.
 

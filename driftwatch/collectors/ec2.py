@@ -8,6 +8,9 @@ from driftwatch.collectors.base import LISTED, Collector, paginate, register, ta
 from driftwatch.models import DeclaredResource, LiveResource, Scope
 from driftwatch.schema import Attr, Bool, Ctx, Rules, Str, StrSet, Tags
 
+# A region with thousands of instances or groups answers a single unpaged call slowly
+# enough to time out; pages of 1000 (the largest EC2 allows) keep each call short.
+_PAGES = {"PaginationConfig": {"PageSize": 1000}}
 _SOURCES = (
     ("IpRanges", "CidrIp", "cidr_blocks"),
     ("Ipv6Ranges", "CidrIpv6", "ipv6_cidr_blocks"),
@@ -74,7 +77,7 @@ class SecurityGroup(Collector):
                     "tags": g.get("Tags", []),
                 },
             )
-            for g in paginate(client, "describe_security_groups", "SecurityGroups")
+            for g in paginate(client, "describe_security_groups", "SecurityGroups", **_PAGES)
         ]
 
     def match(
@@ -121,7 +124,7 @@ class Instance(Collector):
 
     def list_resources(self, client: Any, scope: Scope) -> list[LiveResource]:
         out = []
-        for reservation in paginate(client, "describe_instances", "Reservations"):
+        for reservation in paginate(client, "describe_instances", "Reservations", **_PAGES):
             for inst in reservation.get("Instances", []):
                 if inst.get("State", {}).get("Name") in _GONE:
                     continue

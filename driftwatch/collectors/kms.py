@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from driftwatch.collectors.base import Collector, is_code, paginate, register
+from driftwatch.collectors.base import Collector, NotComparable, is_code, paginate, register
 from driftwatch.models import LiveResource, Scope
 from driftwatch.schema import Attr, Bool, Ctx, Int, Policy, Str, Tags
 
 _AWS_ALIAS = "alias/aws/"
 _USAGES = ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
+_PENDING_DELETION = ("PendingDeletion", "PendingReplicaDeletion")
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,17 @@ class KmsKey(Collector):
 
     def read_rotation(self, client: Any, live: LiveResource) -> dict[str, Any]:
         try:
-            enabled = client.get_key_rotation_status(KeyId=live.id)["KeyRotationEnabled"]
+            enabled = bool(client.get_key_rotation_status(KeyId=live.id)["KeyRotationEnabled"])
         except Exception as exc:
             # Asymmetric, HMAC, imported-material and custom key store keys cannot rotate.
             if is_code(exc, "UnsupportedOperationException"):
                 return {"enable_key_rotation": False}
             raise
-        return {"enable_key_rotation": bool(enabled)}
+        if not enabled:
+            # KMS reports false for a key pending deletion whatever its setting (which comes
+            # back if the deletion is cancelled): only DescribeKey tells the two apart.
+            _refuse_pending_deletion(client.describe_key(KeyId=live.id)["KeyMetadata"])
+        return {"enable_key_rotation": enabled}
 
     def read_policy(self, client: Any, live: LiveResource) -> dict[str, Any]:
         return {"policy": client.get_key_policy(KeyId=live.id, PolicyName="default")["Policy"]}
@@ -119,3 +124,17 @@ class KmsKey(Collector):
     def read_tags(self, client: Any, live: LiveResource) -> dict[str, Any]:
         tags = paginate(client, "list_resource_tags", "Tags", KeyId=live.id)
         return {"tags": {t["TagKey"]: t.get("TagValue", "") for t in tags}}
+
+
+def _refuse_pending_deletion(meta: dict[str, Any]) -> None:
+    """Raise NotComparable, naming the key state, for a key pending deletion."""
+    state = meta.get("KeyState")
+    if state not in _PENDING_DELETION:
+        return
+    when = meta.get("DeletionDate")
+    day = f", deletion on {str(when)[:10]}" if when else ", waiting for its replicas"
+    raise NotComparable(
+        f"key state {state}{day}: KMS reports rotation as off until the deletion is "
+        "cancelled, so enable_key_rotation cannot be compared; cancel the deletion "
+        "(CancelKeyDeletion) or remove the key from the manifest"
+    )

@@ -39,10 +39,15 @@ class LambdaFunction(Collector):
     identity = "function name"
     not_found_codes = ("ResourceNotFoundException",)
     attributes = {
+        # Container images have neither: Lambda omits them, Terraform reads them as "".
         "runtime": Attr(
-            Str(nullable=True), LISTED, "Runtime, e.g. `python3.12`; null for container images."
+            Str(empty_is_null=True),
+            LISTED,
+            'Runtime, e.g. `python3.12`; null (or `""`) for container images.',
         ),
-        "handler": Attr(Str(nullable=True), LISTED, "Handler; null for container images."),
+        "handler": Attr(
+            Str(empty_is_null=True), LISTED, 'Handler; null (or `""`) for container images.'
+        ),
         "role": Attr(Str(), LISTED, "ARN of the execution role."),
         "memory_size": Attr(Int(), LISTED, "Memory in MB; AWS default 128."),
         "timeout": Attr(Int(), LISTED, "Timeout in seconds; AWS default 3."),
