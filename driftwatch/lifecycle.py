@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -60,10 +60,19 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-class StoredDrift(NamedTuple):
-    """The part of a stored drift record that the lifecycle decides on.
+class Prior(NamedTuple):
+    """The stored state of a drift record that this scan found again (any status)."""
 
-    A NamedTuple, not a dataclass: the store builds one per open drift on every scan.
+    status: str
+    changes_hash: str
+    first_seen: str
+    resolved_at: str | None = None
+
+
+class StoredDrift(NamedTuple):
+    """An open drift record that this scan did not find again: it may resolve.
+
+    NamedTuples, not dataclasses: the store builds one per record on every scan.
     """
 
     fingerprint: str
@@ -72,10 +81,7 @@ class StoredDrift(NamedTuple):
     type: str
     resource_id: str
     kind: str
-    status: str
-    changes_hash: str
     first_seen: str
-    resolved_at: str | None = None
 
     @property
     def key(self) -> ResourceKey:
@@ -84,10 +90,6 @@ class StoredDrift(NamedTuple):
     @property
     def scope(self) -> Scope:
         return Scope(self.account, self.region, self.type)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status != RESOLVED
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ class LifecyclePlan:
 
 
 def plan_lifecycle(
-    stored: Mapping[str, StoredDrift],
+    prior: Mapping[str, Prior],
+    unfound: Iterable[StoredDrift],
     findings: Sequence[Finding],
     coverage: Coverage,
     now: str,
@@ -152,41 +155,35 @@ def plan_lifecycle(
 ) -> LifecyclePlan:
     """Decide every drift record's fate in one scan.
 
-    `stored` holds the open records plus any resolved record whose fingerprint this
-    scan finds again; `now` is the scan's finish time (ISO 8601, UTC).
+    `prior`: the stored records (any status) of the drifts this scan found, by
+    fingerprint. `unfound`: the open records this scan did not find. `now`: the
+    scan's finish time (ISO 8601, UTC).
     """
     plan = LifecyclePlan()
-    current: set[str] = set()
     by_key: dict[ResourceKey, Finding] = {}
     for f in findings:
         by_key[f.key] = f
         if not f.kind.is_drift:
             continue
-        found = _found(f, stored, now, reopen_window)
-        current.add(found.fingerprint)
+        found = _found(f, prior.get(f.fingerprint), now, reopen_window)
         plan.found.append(found)
         if found.transition in _EVENT_OF:
             plan.events.append(Event(found.fingerprint, _EVENT_OF[found.transition], found.changes))
-    for fp, drift in stored.items():
-        if fp in current or not drift.is_open:
-            continue
+    for drift in unfound:
         reason = resolution(drift, by_key.get(drift.key), coverage)
         if reason:
             plan.resolved.append(Resolved(drift, reason))
-            plan.events.append(Event(fp, EV_RESOLVED, reason=reason))
+            plan.events.append(Event(drift.fingerprint, EV_RESOLVED, reason=reason))
     return plan
 
 
-def _found(
-    f: Finding, stored: Mapping[str, StoredDrift], now: str, reopen_window: dt.timedelta
-) -> Found:
+def _found(f: Finding, old: Prior | None, now: str, reopen_window: dt.timedelta) -> Found:
     fp = f.fingerprint
     text = changes_json(f)
     digest = text_hash(text)
-    old = stored.get(fp)
     if old is None:
         return Found(fp, f, NEW, now, text, digest)
-    if not old.is_open:
+    if old.status == RESOLVED:
         keep = old.resolved_at is not None and _age(old.resolved_at, now) <= reopen_window
         return Found(fp, f, REOPENED, old.first_seen if keep else now, text, digest)
     transition = UNCHANGED if old.changes_hash == digest else CHANGED

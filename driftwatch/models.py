@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,7 +30,10 @@ class Kind(StrEnum):
 
     @property
     def is_drift(self) -> bool:
-        return self in (Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED)
+        return self in _DRIFT_KINDS
+
+
+_DRIFT_KINDS = frozenset({Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED})
 
 
 @dataclass(frozen=True, order=True)
@@ -123,10 +125,15 @@ class Finding:
     def key(self) -> ResourceKey:
         return (self.account, self.region, self.type, self.id)
 
-    @functools.cached_property
+    @property
     def fingerprint(self) -> str:
-        """The drift record this finding belongs to (when it is a drift)."""
-        return fingerprint(self.account, self.region, self.type, self.id, self.kind.value)
+        """The drift record this finding belongs to (when it is a drift); computed once."""
+        # Not functools.cached_property: in 3.11 it takes a lock on every access.
+        fp: str | None = self.__dict__.get("_fingerprint")
+        if fp is None:
+            fp = fingerprint(self.account, self.region, self.type, self.id, self.kind.value)
+            self.__dict__["_fingerprint"] = fp
+        return fp
 
 
 @dataclass(frozen=True)

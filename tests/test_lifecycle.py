@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from driftwatch.lifecycle import (
     CHANGED,
@@ -22,6 +23,7 @@ from driftwatch.lifecycle import (
     UNCHANGED,
     Coverage,
     LifecyclePlan,
+    Prior,
     StoredDrift,
     changes_json,
     plan_lifecycle,
@@ -40,19 +42,17 @@ def finding(kind: Kind, rid: str, value: str = "x", scope: Scope = S3) -> Findin
     return Finding(kind, scope.type, rid, scope.account, scope.region, changes=changes)
 
 
-def stored(f: Finding, status: str = OPEN, resolved_at: str | None = None) -> StoredDrift:
-    return StoredDrift(
-        f.fingerprint,
-        f.account,
-        f.region,
-        f.type,
-        f.id,
-        f.kind.value,
-        status,
-        text_hash(changes_json(f)),
-        T0,
-        resolved_at,
-    )
+@dataclass(frozen=True)
+class Stored:
+    """A stored drift record, as the store would load it for either role."""
+
+    drift: StoredDrift
+    prior: Prior
+
+
+def stored(f: Finding, status: str = OPEN, resolved_at: str | None = None) -> Stored:
+    drift = StoredDrift(f.fingerprint, f.account, f.region, f.type, f.id, f.kind.value, T0)
+    return Stored(drift, Prior(status, text_hash(changes_json(f)), T0, resolved_at))
 
 
 def cov(**kw: object) -> Coverage:
@@ -66,9 +66,13 @@ def cov(**kw: object) -> Coverage:
 
 
 def plan(
-    old: list[StoredDrift], findings: list[Finding], coverage: Coverage | None = None
+    old: list[Stored], findings: list[Finding], coverage: Coverage | None = None
 ) -> LifecyclePlan:
-    return plan_lifecycle({d.fingerprint: d for d in old}, findings, coverage or cov(), T1, DAY)
+    """As the store loads them: records this scan found, and open records it did not."""
+    found = {f.fingerprint for f in findings if f.kind.is_drift}
+    prior = {s.drift.fingerprint: s.prior for s in old if s.drift.fingerprint in found}
+    unfound = [s.drift for s in old if s.drift.fingerprint not in found and s.prior.status == OPEN]
+    return plan_lifecycle(prior, unfound, findings, coverage or cov(), T1, DAY)
 
 
 def test_a_new_drift_opens_with_an_event() -> None:
@@ -98,7 +102,9 @@ def test_other_changes_are_a_change_event_keeping_first_seen() -> None:
 def test_in_sync_resolves_with_reason() -> None:
     old = stored(finding(Kind.MODIFIED, "a"))
     p = plan([old], [finding(Kind.IN_SYNC, "a")])
-    assert [(r.drift.fingerprint, r.reason) for r in p.resolved] == [(old.fingerprint, IN_SYNC)]
+    assert [(r.drift.fingerprint, r.reason) for r in p.resolved] == [
+        (old.drift.fingerprint, IN_SYNC)
+    ]
     assert [(e.event, e.reason) for e in p.events] == [(EV_RESOLVED, IN_SYNC)]
 
 

@@ -201,3 +201,34 @@ def test_secret_key_is_created_once_private(tmp_path: Path) -> None:
     key = load_or_create_key(tmp_path / "data")
     assert load_or_create_key(tmp_path / "data") == key and len(key) == 32
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_prune_keeps_open_drifts_current_state_and_frees_pages(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    old, new = "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z"
+    big = [modified(f"gone-{i}", "x" * 500) for i in range(200)]
+    persist(store, [modified("open", "x"), in_sync("fixed", "a"), *big], {SCOPE}, old)
+    persist(store, [modified("open", "x"), in_sync("fixed", "b")], {SCOPE}, new,
+            declared=frozenset({modified("open", "x").key, in_sync("fixed").key}))  # fmt: skip
+    dry = store.prune("2026-03-01T00:00:00Z", dry_run=True)
+    assert dry.drifts == 0  # the 200 resolved at `new`, after the cutoff
+    counts = store.prune("2026-07-01T00:00:00Z", dry_run=True)
+    assert (counts.drifts, counts.resources) == (200, 201)  # "fixed": not seen since either
+    assert store.prune("2026-07-01T00:00:00Z") == counts
+    [kept] = store.drifts()
+    assert (kept["resource_id"], kept["status"]) == ("open", "open")
+    assert [e["event"] for e in store.events(kept["fingerprint"])] == ["opened"]
+    assert {r["resource_id"] for r in store.resources()} == {"open"}
+    assert [s["id"] for s in store.scans()] == [1, 2]  # opened the open drift; the latest
+    assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert store.last_prune() is not None
+
+
+def test_prune_keeps_each_resources_current_snapshot(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    for i, value in enumerate(["a", "b", "c"]):
+        persist(store, [modified("r", value)], {SCOPE}, f"2026-01-0{i + 1}T00:00:00Z")
+    counts = store.prune("2026-02-01T00:00:00Z")
+    assert counts.snapshots == 2  # the open drift keeps the resource; only old states go
+    [res] = store.resources()
+    assert res["snapshot"] == {"tags": {"team": "c"}}

@@ -191,7 +191,9 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [_now()],
             )
-        self.db.execute("PRAGMA incremental_vacuum")
+        # The pragma frees one page per step, and Python's execute() stops after the
+        # first step of a statement that returns no rows; executescript() runs it out.
+        self.db.conn.executescript("PRAGMA incremental_vacuum;")
         return counts
 
     def last_prune(self) -> str | None:

@@ -23,6 +23,7 @@ from driftwatch.lifecycle import (
     UNCHANGED,
     Coverage,
     LifecyclePlan,
+    Prior,
     StoredDrift,
     plan_lifecycle,
     text_hash,
@@ -132,7 +133,7 @@ def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.execute("DELETE FROM scan_resources")
     conn.executemany(
         "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        _resource_rows(w.findings),
+        sorted(_resource_rows(w.findings)),  # key order, as for scan_drifts
     )
     params = {"scan": w.scan_id, "at": w.finished_at}
     conn.execute(_NEW_SNAPSHOTS, params)
@@ -167,16 +168,17 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
 # Temporary tables without keys: rows are unique by construction, and an index would
 # only cost time; every join probes the permanent table's primary key.
 _FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT)"
-_STORED_COLUMNS = (
-    "d.fingerprint, d.account, d.region, d.type, d.resource_id, d.kind, d.status, "
-    "d.changes_hash, d.first_seen, d.resolved_at"
-)
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-_LOAD_STORED = f"""
-SELECT {_STORED_COLUMNS} FROM drifts d WHERE d.status IN ({_OPEN})
-UNION ALL
-SELECT {_STORED_COLUMNS} FROM drifts d JOIN scan_drifts t ON t.fingerprint = d.fingerprint
-WHERE d.status = '{RESOLVED}'
+# The records this scan found again (any status): a primary-key probe per finding.
+_LOAD_PRIOR = """
+SELECT d.fingerprint, d.status, d.changes_hash, d.first_seen, d.resolved_at
+FROM scan_drifts t JOIN drifts d ON d.fingerprint = t.fingerprint
+"""
+# The open records it did not find: candidates for resolution. NOT IN builds one
+# temporary index over this scan's fingerprints.
+_LOAD_UNFOUND = f"""
+SELECT fingerprint, account, region, type, resource_id, kind, first_seen FROM drifts
+WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_drifts)
 """
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
@@ -202,13 +204,14 @@ WHERE fingerprint = ?
 def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     conn.execute(_FP_TEMP)
     conn.execute("DELETE FROM scan_drifts")
+    # In key order: the joins below then walk the permanent index in order, not at random.
     conn.executemany(
         "INSERT INTO scan_drifts VALUES (?, ?)",
-        ((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
+        sorted((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
     )
-    make = StoredDrift._make
-    stored = {row[0]: make(row) for row in conn.execute(_LOAD_STORED)}
-    plan = plan_lifecycle(stored, w.findings, w.coverage, w.finished_at, w.reopen_window)
+    prior = {fp: Prior(*rest) for fp, *rest in conn.execute(_LOAD_PRIOR)}
+    unfound = map(StoredDrift._make, conn.execute(_LOAD_UNFOUND))
+    plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
     conn.execute(_TOUCH_UNCHANGED, {"at": w.finished_at, "scan": w.scan_id})
     conn.executemany(
         _UPSERT_DRIFT,
