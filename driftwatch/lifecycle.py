@@ -160,15 +160,15 @@ def plan_lifecycle(
     scan's finish time (ISO 8601, UTC).
     """
     plan = LifecyclePlan()
-    by_key: dict[ResourceKey, Finding] = {}
     for f in findings:
-        by_key[f.key] = f
         if not f.kind.is_drift:
             continue
         found = _found(f, prior.get(f.fingerprint), now, reopen_window)
         plan.found.append(found)
         if found.transition in _EVENT_OF:
             plan.events.append(Event(found.fingerprint, _EVENT_OF[found.transition], found.changes))
+    unfound = list(unfound)
+    by_key = {f.key: f for f in findings} if unfound else {}
     for drift in unfound:
         reason = resolution(drift, by_key.get(drift.key), coverage)
         if reason:

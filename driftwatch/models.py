@@ -131,7 +131,7 @@ class Finding:
         # Not functools.cached_property: in 3.11 it takes a lock on every access.
         fp: str | None = self.__dict__.get("_fingerprint")
         if fp is None:
-            fp = fingerprint(self.account, self.region, self.type, self.id, self.kind.value)
+            fp = fingerprint(self.account, self.region, self.type, self.id, self.kind)
             self.__dict__["_fingerprint"] = fp
         return fp
 

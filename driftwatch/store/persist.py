@@ -156,7 +156,7 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
             f.region,
             f.type,
             f.id,
-            f.kind.value,
+            str(f.kind),
             f.source,
             f.reason,
             live_id,
@@ -169,10 +169,13 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
 # only cost time; every join probes the permanent table's primary key.
 _FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT)"
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-# The records this scan found again (any status): a primary-key probe per finding.
-_LOAD_PRIOR = """
-SELECT d.fingerprint, d.status, d.changes_hash, d.first_seen, d.resolved_at
-FROM scan_drifts t JOIN drifts d ON d.fingerprint = t.fingerprint
+# The records this scan found again (any status), touched and read in one pass: a
+# primary-key probe per finding. New, changed and reopened ones are upserted after.
+_TOUCH_AND_LOAD_PRIOR = """
+UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
+FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
+RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
+          drifts.resolved_at
 """
 # The open records it did not find: candidates for resolution. NOT IN builds one
 # temporary index over this scan's fingerprints.
@@ -191,10 +194,6 @@ ON CONFLICT (fingerprint) DO UPDATE SET
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
     resolved_at = NULL, resolved_reason = NULL
 """
-_TOUCH_UNCHANGED = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
-FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
-"""
 _RESOLVE = f"""
 UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?
 WHERE fingerprint = ?
@@ -209,10 +208,10 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
         "INSERT INTO scan_drifts VALUES (?, ?)",
         sorted((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
     )
-    prior = {fp: Prior(*rest) for fp, *rest in conn.execute(_LOAD_PRIOR)}
-    unfound = map(StoredDrift._make, conn.execute(_LOAD_UNFOUND))
+    touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
+    prior = {fp: Prior(*rest) for fp, *rest in touched}
+    unfound = list(map(StoredDrift._make, conn.execute(_LOAD_UNFOUND)))
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
-    conn.execute(_TOUCH_UNCHANGED, {"at": w.finished_at, "scan": w.scan_id})
     conn.executemany(
         _UPSERT_DRIFT,
         (
