@@ -18,6 +18,7 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
+from driftwatch.ignore import check_rule_types
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
@@ -100,13 +101,15 @@ def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
 
 
 def check_types(cfg: Config) -> None:
-    """Unknown names in `scan.types` are a config error listing the known types."""
+    """Unknown names in `scan.types` and [[ignore]] `type`s are config errors listing the
+    known types."""
     for rtype in cfg.scan.types:
         if rtype not in collectors:
             known = ", ".join(collectors.names())
             raise ConfigError(
                 str(cfg.source), "scan.types", f"unknown resource type {rtype!r}; known: {known}"
             )
+    check_rule_types(cfg, collectors.names())
 
 
 def watched_scopes(cfg: Config) -> list[tuple[Scope, int]]:
