@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from driftwatch.config import Config
+from driftwatch.config import Config, IgnoreRule
 from driftwatch.errors import ConfigError
+from driftwatch.models import Finding, Hidden, Kind
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -27,3 +29,23 @@ def check_rule_types(cfg: Config, known: Sequence[str]) -> None:
         problem = type_problem(rule.type, known)
         if problem:
             raise ConfigError(str(cfg.source), f"ignore[{rule.index}].type", problem)
+
+
+def apply_rules(
+    findings: Sequence[Finding], rules: Sequence[IgnoreRule], today: dt.date
+) -> tuple[list[Finding], list[Hidden]]:
+    """The findings left once unexpired unmanaged/missing rules have removed what they cover,
+    and every hit of this scan: those findings, and the change paths diff already hid."""
+    active = [r for r in rules if r.kind != Kind.MODIFIED and not r.expired(today)]
+    kept: list[Finding] = []
+    hidden: list[Hidden] = []
+    for f in findings:
+        hits = [_whole(r, f) for r in active if r.hides(f.kind, f.type, f.id)]
+        if not hits:
+            kept.append(f)
+        hidden += hits + f.hidden
+    return kept, hidden
+
+
+def _whole(rule: IgnoreRule, f: Finding) -> Hidden:
+    return Hidden(rule.index, f.kind, f.type, f.id, f.account, f.region)

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +18,14 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
-from driftwatch.ignore import check_rule_types
+from driftwatch.ignore import apply_rules, check_rule_types
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
     GLOBAL_REGION,
     DeclaredResource,
     Finding,
+    Hidden,
     Kind,
     ResourceKey,
     Scope,
@@ -51,6 +52,7 @@ class ScanResult:
     declared: int = 0
     lifecycle: LifecyclePlan | None = None
     expired_rules: list[IgnoreRule] = field(default_factory=list)
+    hidden: list[Hidden] = field(default_factory=list)  # what [[ignore]] rules hid
     api_calls: int = 0
     duration_s: float = 0.0
     pruned: PruneCounts | None = None
@@ -222,6 +224,7 @@ def coverage(
     got: Collected,
     declared: list[DeclaredResource],
     findings: list[Finding],
+    hidden: Sequence[Hidden] = (),
 ) -> Coverage:
     """The evidence this scan holds for resolving (or keeping) drift records."""
     unchecked: set[ResourceKey] = {f.key for f in findings if f.kind == Kind.NOT_CHECKED}
@@ -236,6 +239,7 @@ def coverage(
         regions=frozenset(
             (a.name, region) for a in cfg.aws.accounts for region in (*a.regions, GLOBAL_REGION)
         ),
+        ignored=frozenset(h.key for h in hidden if h.kind != Kind.MODIFIED),
     )
 
 
@@ -328,7 +332,9 @@ def _scan(
     )
     got = collection.run(plans)
     today = dt.datetime.now(dt.UTC).date()
-    findings = build_findings(cfg, plans, got, today, secret_key)
+    findings, hidden = apply_rules(
+        build_findings(cfg, plans, got, today, secret_key), cfg.ignore, today
+    )
     result = ScanResult(
         id=scan_id,
         commit=commit,
@@ -341,6 +347,7 @@ def _scan(
         api_calls=sessions.counter.total,
         duration_s=round(time.monotonic() - t0, 3),
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
+        hidden=hidden,
     )
     if store is not None and scan_id is not None:
         result.lifecycle = store.persist_scan(
@@ -351,7 +358,7 @@ def _scan(
                 commit_sha=commit,
                 findings=findings,
                 errors=got.errors,
-                coverage=coverage(cfg, plans, got, declared, findings),
+                coverage=coverage(cfg, plans, got, declared, findings, hidden),
                 reopen_window=cfg.scan.reopen_window,
                 declared=len(declared),
                 api_calls=result.api_calls,

@@ -5,9 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.env import Aws, ManifestRepo, scan, write_config
+from support.env import Aws, ManifestRepo, run_cli, scan, write_config
+
+from driftwatch.store import Store
 
 ONLY_S3 = '[scan]\ntypes = ["aws_s3_bucket"]\n'
+NO_UNMANAGED = "[scan]\nunmanaged = false\n"
+TMP_RULE = """
+[[ignore]]
+kind = "unmanaged"
+type = "aws_s3_bucket"
+id = "tmp-*"
+reason = "CI scratch buckets"
+expires = "2099-01-31"
+"""
+
+
+def db(tmp_path: Path) -> Store:
+    return Store(tmp_path / "state" / "driftwatch.db")
 
 
 def bucket(name: str, versioning: str = "Enabled") -> dict[str, object]:
@@ -27,3 +42,88 @@ def test_unknown_type_is_rejected_before_anything_is_read(
     run = scan(write_config(tmp_path, aws.url, repo.path, extra=glob))
     assert run.code == 1 and "[ignore[0].type]: 'aws_s4_*' matches no resource type" in run.stderr
     assert not (tmp_path / "state" / ".driftwatch" / "git").exists()  # nothing fetched
+
+
+def test_an_unmanaged_tmp_bucket_is_ignored_and_its_open_drift_resolves(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    s3 = aws.client("s3")
+    for name in ("logs", "tmp-build-1"):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
+    repo.declare(bucket("logs"))
+    before = scan(write_config(tmp_path, aws.url, repo.path, extra=ONLY_S3))
+    assert before.code == 2 and [d["id"] for d in before.findings("unmanaged")] == ["tmp-build-1"]
+
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=ONLY_S3 + TMP_RULE)
+    run = scan(cfg)
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.doc["drifts"] == [] and run.doc["summary"]["unmanaged"] == 0
+    assert run.doc["ignored"] == [
+        {
+            "rule": 0,
+            "kind": "unmanaged",
+            "type": "aws_s3_bucket",
+            "id": "tmp-build-1",
+            "account": "default",
+            "region": "us-east-1",
+            "path": None,
+        }
+    ]
+    [resolved] = run.doc["resolved"]
+    assert (resolved["id"], resolved["reason"]) == ("tmp-build-1", "ignored by an [[ignore]] rule")
+    assert db(tmp_path).drifts(status="open") == []
+
+    table = run_cli("scan", "--config", str(cfg), "--format", "table")
+    assert table.code == 0, table.stderr
+    assert "Ignored (1) unmanaged or missing, hidden by rules" in table.stdout
+    assert "· aws_s3_bucket tmp-build-1  (default/us-east-1, unmanaged, ignore[0])" in table.stdout
+
+    s3.create_bucket(Bucket="stray-1")  # the glob is no wildcard for every bucket
+    stray = scan(cfg)
+    assert stray.code == 2 and [d["id"] for d in stray.findings("unmanaged")] == ["stray-1"]
+
+
+def test_a_missing_resource_is_ignored_until_its_rule_expires(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="logs")
+    s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
+    repo.declare(bucket("logs"), bucket("spot-cache"))
+    rule = '[[ignore]]\nkind = "missing"\ntype = "aws_s3_*"\nid = "spot-*"\nreason = "on demand"\n'
+    run = scan(write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED + rule))
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.doc["summary"] == {
+        "in_sync": 1,
+        "modified": 0,
+        "missing": 0,
+        "unmanaged": 0,
+        "not_checked": 0,
+    }
+    assert [(h["kind"], h["id"], h["rule"]) for h in run.doc["ignored"]] == [
+        ("missing", "spot-cache", 0)
+    ]
+    assert db(tmp_path).drifts(status="all") == []
+
+    expired = rule + 'expires = "2020-01-31"\n'
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED + expired)
+    run = scan(cfg)
+    assert run.code == 2 and [d["id"] for d in run.findings("missing")] == ["spot-cache"]
+    assert run.doc["ignored"] == []
+    assert run.doc["expired_ignore_rules"] == [
+        {
+            "index": 0,
+            "kind": "missing",
+            "type": "aws_s3_*",
+            "id": "spot-*",
+            "path": "",
+            "reason": "on demand",
+            "expires": "2020-01-31",
+        }
+    ]
+    table = run_cli("scan", "--config", str(cfg), "--format", "table")
+    assert (
+        "ignore rule expired on 2020-01-31: ignore[0] type=aws_s3_* id=spot-* kind=missing "
+        "(on demand); it no longer applies" in table.stdout
+    )
