@@ -8,7 +8,9 @@ from fnmatch import fnmatchcase
 
 from driftwatch.config import Config, IgnoreRule
 from driftwatch.errors import ConfigError
-from driftwatch.models import Finding, Hidden, Kind
+from driftwatch.lifecycle import Coverage
+from driftwatch.models import DeclaredResource, Finding, Hidden, Kind
+from driftwatch.paths import split_path
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -49,3 +51,44 @@ def apply_rules(
 
 def _whole(rule: IgnoreRule, f: Finding) -> Hidden:
     return Hidden(rule.index, f.kind, f.type, f.id, f.account, f.region)
+
+
+def unused_rules(
+    rules: Sequence[IgnoreRule],
+    today: dt.date,
+    declared: Sequence[DeclaredResource],
+    cov: Coverage,
+    hidden: Sequence[Hidden],
+) -> list[IgnoreRule]:
+    """Unexpired rules that matched nothing this scan checked, where nothing they could
+    match went unchecked: usually a typo (docs/configuration.md#unused-rules)."""
+    hit = {h.rule for h in hidden}
+    by_type: dict[str, list[DeclaredResource]] = {}
+    for d in declared:
+        by_type.setdefault(d.type, []).append(d)
+    return [
+        r
+        for r in rules
+        if not r.expired(today) and r.index not in hit and _matched_nothing(r, by_type, cov)
+    ]
+
+
+def _matched_nothing(
+    rule: IgnoreRule, by_type: dict[str, list[DeclaredResource]], cov: Coverage
+) -> bool:
+    if rule.kind == Kind.UNMANAGED:  # it hid nothing; were all the scopes it covers read?
+        scopes = [s for s in cov.watched if fnmatchcase(s.type, rule.type)]
+        return bool(scopes) and all(s in cov.read for s in scopes)
+    if any(rule.selects(rtype, rid) for _, _, rtype, rid in cov.unchecked):
+        return False  # it may cover a resource this scan could not check
+    selected = (
+        d
+        for rtype, group in by_type.items()
+        if fnmatchcase(rtype, rule.type)
+        for d in group
+        if fnmatchcase(d.id, rule.id)
+    )
+    if rule.kind == Kind.MISSING:
+        return next(selected, None) is None
+    parts = split_path(rule.path)  # the path can only cover an attribute the manifest declares
+    return not parts or not any(any(fnmatchcase(a, parts[0]) for a in d.spec) for d in selected)

@@ -80,6 +80,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
         "errors": [e.to_dict() for e in result.errors],
         "expired_ignore_rules": [rule_doc(r) for r in result.expired_rules],
         "ignored": [h.to_dict() for h in result.hidden],
+        "unused_ignore_rules": [rule_doc(r) for r in result.unused_rules],
     }
 
 
@@ -135,6 +136,11 @@ def print_report(result: ScanResult, console: Console) -> None:
         console.print(
             f"[yellow]ignore rule expired on {rule.expires}[/]: {escape(rule_text(rule))} "
             f"({escape(rule.reason or 'no reason given')}); it no longer applies"
+        )
+    for rule in result.unused_rules:
+        console.print(
+            f"[yellow]ignore rule matched nothing in this scan[/]: {escape(rule_text(rule))} "
+            f"({escape(rule.reason or 'no reason given')}); check it for a typo, or delete it"
         )
     for message, where in _grouped_errors(result).items():
         label = "internal error" if message.startswith("internal error") else "scope error"

@@ -18,7 +18,7 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
-from driftwatch.ignore import apply_rules, check_rule_types
+from driftwatch.ignore import apply_rules, check_rule_types, unused_rules
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
@@ -53,6 +53,7 @@ class ScanResult:
     lifecycle: LifecyclePlan | None = None
     expired_rules: list[IgnoreRule] = field(default_factory=list)
     hidden: list[Hidden] = field(default_factory=list)  # what [[ignore]] rules hid
+    unused_rules: list[IgnoreRule] = field(default_factory=list)
     api_calls: int = 0
     duration_s: float = 0.0
     pruned: PruneCounts | None = None
@@ -335,6 +336,7 @@ def _scan(
     findings, hidden = apply_rules(
         build_findings(cfg, plans, got, today, secret_key), cfg.ignore, today
     )
+    cov = coverage(cfg, plans, got, declared, findings, hidden)
     result = ScanResult(
         id=scan_id,
         commit=commit,
@@ -348,6 +350,7 @@ def _scan(
         duration_s=round(time.monotonic() - t0, 3),
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
         hidden=hidden,
+        unused_rules=unused_rules(cfg.ignore, today, declared, cov, hidden),
     )
     if store is not None and scan_id is not None:
         result.lifecycle = store.persist_scan(
@@ -358,7 +361,7 @@ def _scan(
                 commit_sha=commit,
                 findings=findings,
                 errors=got.errors,
-                coverage=coverage(cfg, plans, got, declared, findings, hidden),
+                coverage=cov,
                 reopen_window=cfg.scan.reopen_window,
                 declared=len(declared),
                 api_calls=result.api_calls,

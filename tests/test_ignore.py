@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 
 from driftwatch.config import IgnoreRule, parse_config
 from driftwatch.errors import ConfigError
-from driftwatch.ignore import apply_rules, check_rule_types, type_problem
-from driftwatch.models import Finding, Hidden, Kind
+from driftwatch.ignore import apply_rules, check_rule_types, type_problem, unused_rules
+from driftwatch.lifecycle import Coverage
+from driftwatch.models import DeclaredResource, Finding, Hidden, Kind, Scope
 
 KNOWN = ("aws_iam_role", "aws_instance", "aws_s3_bucket", "aws_security_group")
 
@@ -110,3 +112,72 @@ def test_the_paths_diff_hid_are_listed_with_the_findings_kept() -> None:
     path_hit = Hidden(3, Kind.MODIFIED, EC2, "web", "prod", "us-east-1", "tags.LastPatched")
     kept, hidden = apply_rules([found(Kind.IN_SYNC, EC2, "web", path_hit)], [], TODAY)
     assert [f.id for f in kept] == ["web"] and hidden == [path_hit]
+
+
+S3_SCOPE = Scope("prod", "us-east-1", S3)
+EC2_SCOPE = Scope("prod", "us-east-1", EC2)
+
+
+def declared(rtype: str, rid: str, **spec: Any) -> DeclaredResource:
+    return DeclaredResource(rtype, rid, "prod", "us-east-1", spec, "m.yaml")
+
+
+DECLARED = [declared(S3, "logs", versioning="Enabled", tags={"a": "b"}), declared(EC2, "web-1")]
+
+
+def unused(*rules: IgnoreRule, hidden: Sequence[Hidden] = (), **cov: Any) -> list[int]:
+    coverage = Coverage(
+        **{"read": frozenset({S3_SCOPE, EC2_SCOPE}), "watched": frozenset({S3_SCOPE}), **cov}
+    )
+    return [r.index for r in unused_rules(rules, TODAY, DECLARED, coverage, hidden)]
+
+
+def test_a_path_rule_is_used_when_a_checked_resource_declares_its_attribute() -> None:
+    # In sync this time, so it hid nothing; but it names something real: not a typo.
+    assert unused(IgnoreRule(path="tags.team", type=S3, index=0)) == []
+    assert unused(IgnoreRule(path="ver*", index=0)) == []
+
+
+@pytest.mark.parametrize(
+    "typo",
+    [
+        IgnoreRule(path="tags.team", type=S3, id="log", index=4),  # the id matches nothing
+        IgnoreRule(path="tag.team", type=S3, index=4),  # no resource declares `tag`
+        IgnoreRule(path="versioning", type=EC2, index=4),  # not on this type
+        IgnoreRule(path="tags", type="aws_iam_role", index=4),  # nothing of the type declared
+    ],
+)
+def test_a_path_rule_that_names_nothing_declared_is_unused(typo: IgnoreRule) -> None:
+    assert unused(typo) == [4]
+
+
+def test_nothing_is_unused_when_what_it_could_match_was_not_checked() -> None:
+    rules = (
+        IgnoreRule(path="tag.team", type=S3, id="logs", index=0),
+        rule(1, Kind.MISSING, S3, "logs-*"),
+    )
+    unchecked = frozenset({("prod", "us-east-1", S3, "logs-old")})
+    assert unused(*rules) == [0, 1]
+    assert unused(*rules, unchecked=frozenset({DECLARED[0].key}) | unchecked) == []
+
+
+def test_a_missing_rule_is_used_when_it_matches_a_checked_declared_resource() -> None:
+    assert unused(rule(0, Kind.MISSING, S3, "log*"), rule(1, Kind.MISSING, S3, "tmp-*")) == [1]
+
+
+def test_an_unmanaged_rule_is_used_only_when_it_hid_something() -> None:
+    rules = (rule(0, Kind.UNMANAGED, S3, "tmp-*"), rule(1, Kind.UNMANAGED, "aws_s3_*", "x-*"))
+    hit = Hidden(0, Kind.UNMANAGED, S3, "tmp-a", "prod", "us-east-1")
+    assert unused(*rules, hidden=[hit]) == [1]
+
+
+def test_an_unmanaged_rule_is_not_judged_where_unmanaged_were_not_all_read() -> None:
+    tmp = rule(0, Kind.UNMANAGED, S3, "tmp-*")
+    assert unused(tmp) == [0]
+    assert unused(tmp, read=frozenset({EC2_SCOPE}), failed=frozenset({S3_SCOPE})) == []
+    assert unused(rule(0, Kind.UNMANAGED, EC2, "tmp-*")) == []  # instances are not watched
+    assert unused(tmp, watched=frozenset()) == []  # scan.unmanaged = false
+
+
+def test_expired_rules_are_reported_as_expired_not_unused() -> None:
+    assert unused(IgnoreRule(path="nope", index=0, expires=dt.date(2026, 1, 1))) == []

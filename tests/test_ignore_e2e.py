@@ -3,9 +3,12 @@ against the moto server, real Git repositories and a real SQLite file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from support.env import Aws, ManifestRepo, run_cli, scan, write_config
+from support.faultproxy import Fault, FaultProxy
 
 from driftwatch.store import Store
 
@@ -19,6 +22,13 @@ id = "tmp-*"
 reason = "CI scratch buckets"
 expires = "2099-01-31"
 """
+
+
+@pytest.fixture
+def proxy(aws: Aws) -> Iterator[FaultProxy]:
+    p = FaultProxy(aws.url).start()
+    yield p
+    p.stop()
 
 
 def db(tmp_path: Path) -> Store:
@@ -127,3 +137,78 @@ def test_a_missing_resource_is_ignored_until_its_rule_expires(
         "ignore rule expired on 2020-01-31: ignore[0] type=aws_s3_* id=spot-* kind=missing "
         "(on demand); it no longer applies" in table.stdout
     )
+
+
+UNUSED_RULES = """
+[[ignore]]
+type = "aws_s3_bucket"
+id = "logs"
+path = "versioning"
+reason = "in sync now, but it names a declared attribute"
+
+[[ignore]]
+type = "aws_s3_bucket"
+id = "logz"
+path = "versioning"
+reason = "typo"
+
+[[ignore]]
+kind = "unmanaged"
+type = "aws_s3_bucket"
+id = "tmp-*"
+
+[[ignore]]
+kind = "missing"
+type = "aws_instance"
+
+[[ignore]]
+kind = "unmanaged"
+type = "aws_instance"
+
+[[ignore]]
+type = "aws_s3_bucket"
+id = "eu-*"
+path = "versioning"
+"""
+
+
+def test_a_rule_that_matched_nothing_checked_is_reported_as_unused(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path, proxy: FaultProxy
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="logs")
+    s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
+    aws.client("s3", "eu-west-1").create_bucket(
+        Bucket="eu-data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    eu = {**bucket("eu-data", "Suspended"), "region": "eu-west-1"}
+    repo.declare(bucket("logs"), eu)
+    regions = ("us-east-1", "eu-west-1")
+    cfg = write_config(
+        tmp_path, proxy.url, repo.path, extra=ONLY_S3 + UNUSED_RULES, regions=regions
+    )
+    run = scan(cfg)
+    assert run.code == 0, run.stdout + run.stderr
+    # 1: its id matches nothing declared; 2: no tmp-* bucket in the S3 scopes, all read;
+    # 3: no instance is declared. Not 4: unmanaged instances are not watched.
+    assert [(r["index"], r["kind"], r["id"]) for r in run.doc["unused_ignore_rules"]] == [
+        (1, "modified", "logz"),
+        (2, "unmanaged", "tmp-*"),
+        (3, "missing", "*"),
+    ]
+    table = run_cli("scan", "--config", str(cfg), "--format", "table")
+    assert (
+        "ignore rule matched nothing in this scan: ignore[1] type=aws_s3_bucket id=logz "
+        "path=versioning (typo); check it for a typo, or delete it" in table.stdout
+    )
+    assert (
+        "matched nothing in this scan: ignore[2] type=aws_s3_bucket id=tmp-* kind=unmanaged "
+        "(no reason given)" in table.stdout
+    )
+    assert "ignore[4]" not in table.stdout and "ignore[0]" not in table.stdout
+
+    # eu-west-1 cannot be read: rules that could match there are not judged.
+    proxy.faults.append(Fault("deny", region="eu-west-1"))
+    partial = scan(cfg)
+    assert partial.doc["scan"]["status"] == "partial"
+    assert [r["index"] for r in partial.doc["unused_ignore_rules"]] == [1, 3]
