@@ -53,6 +53,16 @@ def _whole(rule: IgnoreRule, f: Finding) -> Hidden:
     return Hidden(rule.index, f.kind, f.type, f.id, f.account, f.region)
 
 
+ACTIVE, UNUSED, EXPIRED = "active", "unused", "expired"
+
+
+def rule_statuses(
+    rules: Sequence[IgnoreRule], today: dt.date, unused: Sequence[IgnoreRule]
+) -> list[tuple[IgnoreRule, str]]:
+    """Each rule with its status in this scan: expired, unused or active."""
+    return [(r, EXPIRED if r.expired(today) else UNUSED if r in unused else ACTIVE) for r in rules]
+
+
 def unused_rules(
     rules: Sequence[IgnoreRule],
     today: dt.date,

@@ -18,7 +18,7 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
-from driftwatch.ignore import apply_rules, check_rule_types, unused_rules
+from driftwatch.ignore import apply_rules, check_rule_types, rule_statuses, unused_rules
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
@@ -366,6 +366,8 @@ def _scan(
                 declared=len(declared),
                 api_calls=result.api_calls,
                 duration_s=result.duration_s,
+                ignore_rules=rule_statuses(cfg.ignore, today, result.unused_rules),
+                hidden=hidden,
             )
         )
     return result

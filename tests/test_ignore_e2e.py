@@ -52,6 +52,9 @@ def test_unknown_type_is_rejected_before_anything_is_read(
     run = scan(write_config(tmp_path, aws.url, repo.path, extra=glob))
     assert run.code == 1 and "[ignore[0].type]: 'aws_s4_*' matches no resource type" in run.stderr
     assert not (tmp_path / "state" / ".driftwatch" / "git").exists()  # nothing fetched
+    none = run_cli("ignored", "--config", str(tmp_path / "driftwatch.toml"))
+    assert none.code == 1 and "no completed scan in " in none.stderr
+    assert "yet; run `driftwatch scan` first" in none.stderr
 
 
 def test_an_unmanaged_tmp_bucket_is_ignored_and_its_open_drift_resolves(
@@ -212,3 +215,103 @@ def test_a_rule_that_matched_nothing_checked_is_reported_as_unused(
     partial = scan(cfg)
     assert partial.doc["scan"]["status"] == "partial"
     assert [r["index"] for r in partial.doc["unused_ignore_rules"]] == [1, 3]
+
+
+def test_ignored_lists_what_each_rule_hid_in_the_last_completed_scan(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    s3 = aws.client("s3")
+    for name in ("logs", "tmp-build-1", "tmp-build-2"):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
+    repo.declare(bucket("logs", "Suspended"), bucket("spot-cache"))
+    rules = TMP_RULE + (
+        '[[ignore]]\ntype = "aws_s3_bucket"\nid = "logs"\npath = "versioning"\n'
+        'reason = "migration"\n'
+        '[[ignore]]\nkind = "missing"\nid = "spot-*"\n'
+        '[[ignore]]\ntype = "aws_s3_bucket"\nid = "logz"\npath = "versioning"\n'
+    )
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=ONLY_S3 + rules)
+    assert scan(cfg).code == 0
+    repo.write("declared/broken.yaml", "resources: [")
+    repo.commit()
+    assert scan(cfg).code == 1  # a failed scan: `ignored` still shows the last completed one
+
+    listed = run_cli("ignored", "--config", str(cfg), "--format", "json")
+    assert listed.code == 0, listed.stderr
+    report = listed.doc
+    assert (report["scan"]["id"], report["scan"]["status"]) == (1, "ok")
+    where = {"account": "default", "region": "us-east-1"}
+    assert report["rules"] == [
+        {
+            "index": 0,
+            "kind": "unmanaged",
+            "type": "aws_s3_bucket",
+            "id": "tmp-*",
+            "path": "",
+            "reason": "CI scratch buckets",
+            "expires": "2099-01-31",
+            "status": "active",
+            "hid": [
+                {"kind": "unmanaged", "type": "aws_s3_bucket", "id": f"tmp-build-{n}", **where,
+                 "path": None}
+                for n in (1, 2)
+            ],
+        },
+        {
+            "index": 1,
+            "kind": "modified",
+            "type": "aws_s3_bucket",
+            "id": "logs",
+            "path": "versioning",
+            "reason": "migration",
+            "expires": None,
+            "status": "active",
+            "hid": [
+                {"kind": "modified", "type": "aws_s3_bucket", "id": "logs", **where,
+                 "path": "versioning"}
+            ],
+        },
+        {
+            "index": 2,
+            "kind": "missing",
+            "type": "*",
+            "id": "spot-*",
+            "path": "",
+            "reason": "",
+            "expires": None,
+            "status": "active",
+            "hid": [
+                {"kind": "missing", "type": "aws_s3_bucket", "id": "spot-cache", **where,
+                 "path": None}
+            ],
+        },
+        {
+            "index": 3,
+            "kind": "modified",
+            "type": "aws_s3_bucket",
+            "id": "logz",
+            "path": "versioning",
+            "reason": "",
+            "expires": None,
+            "status": "unused",
+            "hid": [],
+        },
+    ]  # fmt: skip
+
+    table = run_cli("ignored", "--config", str(cfg))
+    assert table.code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("ignore rules in scan 1 (") and lines[0].endswith(", ok)")
+    assert lines[1:] == [
+        "ignore[0] type=aws_s3_bucket id=tmp-* kind=unmanaged  (CI scratch buckets, expires "
+        "2099-01-31)",
+        "    unmanaged aws_s3_bucket tmp-build-1 (default/us-east-1)",
+        "    unmanaged aws_s3_bucket tmp-build-2 (default/us-east-1)",
+        "ignore[1] type=aws_s3_bucket id=logs path=versioning  (migration)",
+        "    aws_s3_bucket logs (default/us-east-1): versioning",
+        "ignore[2] type=* id=spot-* kind=missing  (no reason given)",
+        "    missing aws_s3_bucket spot-cache (default/us-east-1)",
+        "ignore[3] type=aws_s3_bucket id=logz path=versioning  (no reason given)",
+        "    matched nothing in this scan: check it for a typo, or delete it",
+    ]
