@@ -181,3 +181,13 @@ def test_an_unmanaged_rule_is_not_judged_where_unmanaged_were_not_all_read() -> 
 
 def test_expired_rules_are_reported_as_expired_not_unused() -> None:
     assert unused(IgnoreRule(path="nope", index=0, expires=dt.date(2026, 1, 1))) == []
+
+
+def test_the_example_config_rules_name_known_types() -> None:
+    import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
+    from driftwatch.config import load_config
+    from driftwatch.registry import collectors
+
+    cfg = load_config(Path(__file__).parent.parent / "config.example.toml")
+    assert {r.kind for r in cfg.ignore} == {Kind.MODIFIED, Kind.UNMANAGED}
+    check_rule_types(cfg, collectors.names())
