@@ -190,6 +190,20 @@ def history(config_path: str | None, fmt: str, rtype: str, rid: str) -> None:
 
 @cli.command()
 @_CONFIG_OPTION
+@_FORMAT_OPTION
+def ignored(config_path: str | None, fmt: str) -> None:
+    """What each [[ignore]] rule hid in the last completed scan (no AWS calls)."""
+    from driftwatch.views import ignored_report, print_ignored
+
+    report = ignored_report(_store(_config(config_path)))
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        print_ignored(report, _table_console())
+
+
+@cli.command()
+@_CONFIG_OPTION
 @click.option(
     "--older-than",
     metavar="DURATION",

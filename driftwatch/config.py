@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from driftwatch.errors import ConfigError
+from driftwatch.models import Kind
 from driftwatch.paths import path_matches
 
 DEFAULT_CONFIG = "driftwatch.toml"
@@ -81,25 +82,40 @@ class ScanConfig:
     reopen_window: dt.timedelta = dt.timedelta(hours=24)
 
 
+# What an ignore rule can hide: one attribute path of a declared resource (modified),
+# or a whole finding of kind unmanaged or missing.
+IGNORE_KINDS = (Kind.MODIFIED, Kind.UNMANAGED, Kind.MISSING)
+
+
 @dataclass(frozen=True)
 class IgnoreRule:
-    """A field-level ignore rule: globs over type, id and attribute path."""
+    """An ignore rule: globs over type and id, and an attribute path or a whole finding kind."""
 
-    path: str
+    path: str = ""
     type: str = "*"
     id: str = "*"
     reason: str = ""
     expires: dt.date | None = None
+    kind: Kind = Kind.MODIFIED
+    index: int = 0  # its position in the config: ignore[index]
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and today > self.expires
 
+    def selects(self, rtype: str, rid: str) -> bool:
+        return fnmatchcase(rtype, self.type) and fnmatchcase(rid, self.id)
+
     def matches(self, rtype: str, rid: str, parts: Sequence[str]) -> bool:
+        """A path rule covering this attribute path of this resource."""
         return (
-            fnmatchcase(rtype, self.type)
-            and fnmatchcase(rid, self.id)
+            self.kind == Kind.MODIFIED
+            and self.selects(rtype, rid)
             and path_matches(self.path, parts)
         )
+
+    def hides(self, kind: Kind, rtype: str, rid: str) -> bool:
+        """A whole-finding rule (unmanaged, missing) covering this finding."""
+        return kind != Kind.MODIFIED and self.kind == kind and self.selects(rtype, rid)
 
 
 @dataclass(frozen=True)
@@ -145,8 +161,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
         storage=_storage(r, r.table(raw, "storage")),
         scan=_scan(r, r.table(raw, "scan")),
         ignore=tuple(
-            _ignore(r, item, f"ignore[{i}]")
-            for i, item in enumerate(r.array_of_tables(raw, "ignore"))
+            _ignore(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "ignore"))
         ),
     )
 
@@ -283,29 +298,57 @@ def parse_duration(value: Any) -> dt.timedelta:
     return dt.timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
-def _ignore(r: _Reader, t: Any, key: str) -> IgnoreRule:
+def _ignore(r: _Reader, t: Any, index: int) -> IgnoreRule:
+    key = f"ignore[{index}]"
     if not isinstance(t, dict):
         raise ConfigError(r.file, key, "must be a table ([[ignore]])")
-    r.only(t, key, {"type", "id", "path", "reason", "expires"})
-    expires = t.get("expires")
-    if isinstance(expires, str):
-        try:
-            expires = dt.date.fromisoformat(expires)
-        except ValueError:
-            raise ConfigError(
-                r.file, f"{key}.expires", f"{expires!r} is not a date (YYYY-MM-DD)"
-            ) from None
-    elif isinstance(expires, dt.datetime):
-        expires = expires.date()
-    elif expires is not None and not isinstance(expires, dt.date):
-        raise ConfigError(r.file, f"{key}.expires", "must be a date (YYYY-MM-DD)")
+    r.only(t, key, {"kind", "type", "id", "path", "reason", "expires"})
+    kind, path = _ignore_target(r, t, key)
     return IgnoreRule(
         type=r.string(t, key, "type", "*"),
         id=r.string(t, key, "id", "*"),
-        path=r.string(t, key, "path", required=True),
+        path=path,
         reason=r.string(t, key, "reason", ""),
-        expires=expires,
+        expires=_ignore_expires(r, t.get("expires"), key),
+        kind=kind,
+        index=index,
     )
+
+
+def _ignore_target(r: _Reader, t: dict[str, Any], key: str) -> tuple[Kind, str]:
+    """(kind, path): a path for kind modified (the default), none for unmanaged and missing."""
+    kind = t.get("kind")
+    if kind is None and "path" not in t:
+        raise r.fail(
+            f"{key}.path",
+            "missing required key: set path (an attribute of declared resources) or kind = "
+            '"unmanaged" or "missing" (whole resources)',
+        )
+    if kind is None or kind == Kind.MODIFIED:
+        return Kind.MODIFIED, r.string(t, key, "path", required=True)
+    if kind not in IGNORE_KINDS:
+        known = ", ".join(IGNORE_KINDS)
+        raise r.fail(f"{key}.kind", f"must be one of {known}; got {kind!r}")
+    if "path" in t:
+        raise r.fail(
+            f"{key}.path",
+            f'a rule with kind = "{kind}" hides whole resources and takes no path; remove '
+            'path, or use kind = "modified" to ignore an attribute',
+        )
+    return Kind(kind), ""
+
+
+def _ignore_expires(r: _Reader, expires: Any, key: str) -> dt.date | None:
+    if isinstance(expires, str):
+        try:
+            return dt.date.fromisoformat(expires)
+        except ValueError:
+            raise r.fail(f"{key}.expires", f"{expires!r} is not a date (YYYY-MM-DD)") from None
+    if isinstance(expires, dt.datetime):
+        return expires.date()
+    if expires is not None and not isinstance(expires, dt.date):
+        raise r.fail(f"{key}.expires", "must be a date (YYYY-MM-DD)")
+    return expires
 
 
 class _Reader:

@@ -10,7 +10,7 @@ from deepdiff import DeepDiff
 
 from driftwatch.collectors.base import Collector
 from driftwatch.config import IgnoreRule
-from driftwatch.models import Change, DeclaredResource, Finding, Kind, LiveResource
+from driftwatch.models import Change, DeclaredResource, Finding, Hidden, Kind, LiveResource
 from driftwatch.paths import join_path, path_matches, split_path
 from driftwatch.schema import SECRET_KEY
 
@@ -18,16 +18,25 @@ Ignored = Callable[[str], bool]
 
 
 def ignore_matcher(
-    rtype: str, rid: str, rules: Sequence[IgnoreRule], local: Sequence[str], today: dt.date
+    rtype: str,
+    rid: str,
+    rules: Sequence[IgnoreRule],
+    local: Sequence[str],
+    today: dt.date,
+    hits: list[tuple[int, str]] | None = None,
 ) -> Ignored:
-    """A predicate over attribute paths: True when a live rule or a per-resource glob covers it."""
+    """A predicate over attribute paths: True when a live rule or a per-resource glob covers it.
+
+    With `hits`, each (rule index, path) a config rule covers is appended to it.
+    """
     active = [r for r in rules if not r.expired(today)]
 
     def ignored(path: str) -> bool:
         parts = split_path(path)
-        return any(path_matches(g, parts) for g in local) or any(
-            r.matches(rtype, rid, parts) for r in active
-        )
+        matched = [r.index for r in active if r.matches(rtype, rid, parts)]
+        if hits is not None:
+            hits.extend((i, path) for i in matched)
+        return bool(matched) or any(path_matches(g, parts) for g in local)
 
     return ignored
 
@@ -105,8 +114,9 @@ def diff_resource(
     want = collector.canonical(declared.spec, ctx)
     have = collector.canonical({k: live.attrs.get(k) for k in declared.spec}, ctx)
     changes: list[Change] = []
+    hits: list[tuple[int, str]] = []
     if want != have:  # the fast path: most resources are in sync
-        ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today)
+        ignored = ignore_matcher(declared.type, declared.id, rules, declared.ignore, today, hits)
         changes = [_hide_secret(c, collector) for c in compare(want, have, ignored)]
     return Finding(
         Kind.MODIFIED if changes else Kind.IN_SYNC,
@@ -118,4 +128,11 @@ def diff_resource(
         live_id=live.id,
         changes=changes,
         snapshot=have,
+        hidden=[_hidden(declared, i, path) for i, path in dict.fromkeys(hits)],
+    )
+
+
+def _hidden(declared: DeclaredResource, rule: int, path: str) -> Hidden:
+    return Hidden(
+        rule, Kind.MODIFIED, declared.type, declared.id, declared.account, declared.region, path
     )

@@ -37,6 +37,7 @@ NOW_DECLARED = "now declared"
 NO_LONGER_LIVE = "no longer live"
 NO_LONGER_DECLARED = "no longer declared"
 NOT_WATCHED = "scope no longer watched"
+IGNORED = "ignored by an [[ignore]] rule"
 
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -100,7 +101,8 @@ class Coverage:
     unchecked: resources not checked (including live candidates an ambiguous
     declaration claimed). declared: every declared resource. watched: scopes the
     config watches for unmanaged resources. regions: (account, region) pairs the
-    config covers, with "global" for global types.
+    config covers, with "global" for global types. ignored: resources found unmanaged
+    or missing whose finding an [[ignore]] rule hid.
     """
 
     read: frozenset[Scope] = frozenset()
@@ -109,6 +111,7 @@ class Coverage:
     declared: frozenset[ResourceKey] = frozenset()
     watched: frozenset[Scope] = frozenset()
     regions: frozenset[tuple[str, str]] = frozenset()
+    ignored: frozenset[ResourceKey] = frozenset()
 
 
 class Found(NamedTuple):
@@ -200,6 +203,8 @@ def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> s
         if now_seen.kind == Kind.IN_SYNC:
             return IN_SYNC
         return NOW_DECLARED if drift.kind == Kind.UNMANAGED else f"now {now_seen.kind.value}"
+    if drift.key in cov.ignored:  # read, and now hidden by a rule: no longer reported
+        return IGNORED
     if drift.kind == Kind.UNMANAGED:
         if drift.scope not in cov.watched:
             return NOT_WATCHED

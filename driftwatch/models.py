@@ -102,6 +102,34 @@ class Change:
         return {"path": self.path, "declared": self.declared, "live": self.live}
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """What one [[ignore]] rule hid in a scan: a whole finding, or one change path of one."""
+
+    rule: int  # the rule's index in the config: ignore[rule]
+    kind: Kind  # unmanaged or missing: the whole finding; modified: the change at `path`
+    type: str
+    id: str
+    account: str
+    region: str
+    path: str | None = None
+
+    @property
+    def key(self) -> ResourceKey:
+        return (self.account, self.region, self.type, self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind.value,
+            "type": self.type,
+            "id": self.id,
+            "account": self.account,
+            "region": self.region,
+            "path": self.path,
+        }
+
+
 @dataclass
 class Finding:
     """One scan's verdict on one resource."""
@@ -116,6 +144,7 @@ class Finding:
     changes: list[Change] = field(default_factory=list)
     reason: str | None = None
     snapshot: dict[str, Any] | None = None
+    hidden: list[Hidden] = field(default_factory=list)  # change paths [[ignore]] rules hid
 
     @property
     def scope(self) -> Scope:

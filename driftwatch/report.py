@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import OPEN, Resolved
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult
@@ -77,16 +78,22 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             if f.kind == Kind.NOT_CHECKED
         ],
         "errors": [e.to_dict() for e in result.errors],
-        "expired_ignore_rules": [
-            {
-                "type": r.type,
-                "id": r.id,
-                "path": r.path,
-                "reason": r.reason,
-                "expires": r.expires.isoformat() if r.expires else None,
-            }
-            for r in result.expired_rules
-        ],
+        "expired_ignore_rules": [rule_doc(r) for r in result.expired_rules],
+        "ignored": [h.to_dict() for h in result.hidden],
+        "unused_ignore_rules": [rule_doc(r) for r in result.unused_rules],
+    }
+
+
+def rule_doc(r: IgnoreRule) -> dict[str, Any]:
+    """An [[ignore]] rule as the JSON documents show it."""
+    return {
+        "index": r.index,
+        "kind": r.kind.value,
+        "type": r.type,
+        "id": r.id,
+        "path": r.path,
+        "reason": r.reason,
+        "expires": r.expires.isoformat() if r.expires else None,
     }
 
 
@@ -123,17 +130,46 @@ def print_report(result: ScanResult, console: Console) -> None:
             for line in _detail_lines(kind, f):
                 console.print(line)
         console.print()
+    _print_ignored(result, console)
     _print_resolved(result, console)
     for rule in result.expired_rules:
         console.print(
-            f"[yellow]ignore rule expired on {rule.expires}[/]: "
-            f"type={escape(rule.type)} id={escape(rule.id)} path={escape(rule.path)} "
+            f"[yellow]ignore rule expired on {rule.expires}[/]: {escape(rule_text(rule))} "
             f"({escape(rule.reason or 'no reason given')}); it no longer applies"
+        )
+    for rule in result.unused_rules:
+        console.print(
+            f"[yellow]ignore rule matched nothing in this scan[/]: {escape(rule_text(rule))} "
+            f"({escape(rule.reason or 'no reason given')}); check it for a typo, or delete it"
         )
     for message, where in _grouped_errors(result).items():
         label = "internal error" if message.startswith("internal error") else "scope error"
         console.print(f"[red]{label}[/] {escape(', '.join(where))}: {escape(message)}")
     console.print(_summary_line(result))
+
+
+def rule_text(rule: IgnoreRule) -> str:
+    """`ignore[0] type=… id=… path=…`, or `kind=…` in place of the path for whole findings."""
+    target = f"path={rule.path}" if rule.kind == Kind.MODIFIED else f"kind={rule.kind}"
+    return f"ignore[{rule.index}] type={rule.type} id={rule.id} {target}"
+
+
+def _print_ignored(result: ScanResult, console: Console) -> None:
+    """Unmanaged and missing findings that rules hid, once each, with the rules' indexes."""
+    whole: dict[tuple[str, ...], list[str]] = {}
+    for h in result.hidden:
+        if h.kind != Kind.MODIFIED:
+            key = (h.type, h.account, h.region, h.id, h.kind.value)
+            whole.setdefault(key, []).append(f"ignore[{h.rule}]")
+    if not whole:
+        return
+    console.print(f"[bold]Ignored ({len(whole)})[/] [dim]unmanaged or missing, hidden by rules[/]")
+    for (rtype, account, region, rid, kind), rules in sorted(whole.items()):
+        console.print(
+            f"  [dim]·[/] [bold]{escape(rtype)}[/] {escape(rid)}  [dim]({escape(account)}/"
+            f"{escape(region)}, {kind}, {escape(', '.join(rules))})[/]"
+        )
+    console.print()
 
 
 def _print_resolved(result: ScanResult, console: Console) -> None:

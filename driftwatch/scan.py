@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +18,14 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
+from driftwatch.ignore import apply_rules, check_rule_types, rule_statuses, unused_rules
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
     GLOBAL_REGION,
     DeclaredResource,
     Finding,
+    Hidden,
     Kind,
     ResourceKey,
     Scope,
@@ -50,6 +52,8 @@ class ScanResult:
     declared: int = 0
     lifecycle: LifecyclePlan | None = None
     expired_rules: list[IgnoreRule] = field(default_factory=list)
+    hidden: list[Hidden] = field(default_factory=list)  # what [[ignore]] rules hid
+    unused_rules: list[IgnoreRule] = field(default_factory=list)
     api_calls: int = 0
     duration_s: float = 0.0
     pruned: PruneCounts | None = None
@@ -100,13 +104,15 @@ def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
 
 
 def check_types(cfg: Config) -> None:
-    """Unknown names in `scan.types` are a config error listing the known types."""
+    """Unknown names in `scan.types` and [[ignore]] `type`s are config errors listing the
+    known types."""
     for rtype in cfg.scan.types:
         if rtype not in collectors:
             known = ", ".join(collectors.names())
             raise ConfigError(
                 str(cfg.source), "scan.types", f"unknown resource type {rtype!r}; known: {known}"
             )
+    check_rule_types(cfg, collectors.names())
 
 
 def watched_scopes(cfg: Config) -> list[tuple[Scope, int]]:
@@ -219,6 +225,7 @@ def coverage(
     got: Collected,
     declared: list[DeclaredResource],
     findings: list[Finding],
+    hidden: Sequence[Hidden] = (),
 ) -> Coverage:
     """The evidence this scan holds for resolving (or keeping) drift records."""
     unchecked: set[ResourceKey] = {f.key for f in findings if f.kind == Kind.NOT_CHECKED}
@@ -233,6 +240,7 @@ def coverage(
         regions=frozenset(
             (a.name, region) for a in cfg.aws.accounts for region in (*a.regions, GLOBAL_REGION)
         ),
+        ignored=frozenset(h.key for h in hidden if h.kind != Kind.MODIFIED),
     )
 
 
@@ -325,7 +333,10 @@ def _scan(
     )
     got = collection.run(plans)
     today = dt.datetime.now(dt.UTC).date()
-    findings = build_findings(cfg, plans, got, today, secret_key)
+    findings, hidden = apply_rules(
+        build_findings(cfg, plans, got, today, secret_key), cfg.ignore, today
+    )
+    cov = coverage(cfg, plans, got, declared, findings, hidden)
     result = ScanResult(
         id=scan_id,
         commit=commit,
@@ -338,6 +349,8 @@ def _scan(
         api_calls=sessions.counter.total,
         duration_s=round(time.monotonic() - t0, 3),
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
+        hidden=hidden,
+        unused_rules=unused_rules(cfg.ignore, today, declared, cov, hidden),
     )
     if store is not None and scan_id is not None:
         result.lifecycle = store.persist_scan(
@@ -348,11 +361,13 @@ def _scan(
                 commit_sha=commit,
                 findings=findings,
                 errors=got.errors,
-                coverage=coverage(cfg, plans, got, declared, findings),
+                coverage=cov,
                 reopen_window=cfg.scan.reopen_window,
                 declared=len(declared),
                 api_calls=result.api_calls,
                 duration_s=result.duration_s,
+                ignore_rules=rule_statuses(cfg.ignore, today, result.unused_rules),
+                hidden=hidden,
             )
         )
     return result

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from driftwatch.errors import DriftwatchError
 from driftwatch.store import Store
 
 _DRIFT_FIELDS = (
@@ -140,3 +141,80 @@ def _detail(e: dict[str, Any]) -> str:
     if e.get("changed"):
         return ": " + ", ".join(e["changed"]) + " changed"
     return ""
+
+
+def ignored_report(store: Store) -> dict[str, Any]:
+    """`driftwatch ignored`: each [[ignore]] rule of the last completed scan and what it hid."""
+    scan = store.last_completed_scan()
+    if scan is None:
+        raise DriftwatchError(f"no completed scan in {store.path} yet; run `driftwatch scan` first")
+    hid: dict[int, list[dict[str, Any]]] = {}
+    for h in store.ignore_hits(scan["id"]):
+        hid.setdefault(h["rule_index"], []).append(
+            {
+                "kind": h["kind"],
+                "type": h["type"],
+                "id": h["resource_id"],
+                "account": h["account"],
+                "region": h["region"],
+                "path": h["path"],
+            }
+        )
+    return {
+        "scan": {k: scan[k] for k in ("id", "finished_at", "status")}
+        | {"commit": scan["commit_sha"]},
+        "rules": [
+            _rule_entry(r, hid.get(r["rule_index"], [])) for r in store.ignore_rules(scan["id"])
+        ],
+    }
+
+
+def _rule_entry(row: dict[str, Any], hid: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("kind", "type", "id", "path", "reason", "expires", "status")
+    return {"index": row["rule_index"], **{k: row[k] for k in keys}, "hid": hid}
+
+
+def print_ignored(report: dict[str, Any], console: Console) -> None:
+    scan = report["scan"]
+    console.print(
+        f"[bold]ignore rules in scan {scan['id']}[/] ({scan['finished_at']}, {scan['status']})"
+    )
+    if not report["rules"]:
+        console.print(escape("  no [[ignore]] rules were configured for this scan"))
+    for rule in report["rules"]:
+        console.print(_rule_headline(rule))
+        for line in _hid_lines(rule["hid"]) or [_idle(rule["status"])]:
+            console.print(f"    {line}")
+
+
+def _rule_headline(rule: dict[str, Any]) -> str:
+    target = f"path={rule['path']}" if rule["kind"] == "modified" else f"kind={rule['kind']}"
+    text = f"ignore[{rule['index']}] type={rule['type']} id={rule['id']} {target}"
+    expires = f", expires {rule['expires']}" if rule["expires"] else ""
+    reason = escape(rule["reason"] or "no reason given")
+    return f"[bold]{escape(text)}[/]  [dim]({reason}{expires})[/]"
+
+
+def _hid_lines(hid: list[dict[str, Any]]) -> list[str]:
+    """One line per resource: a whole finding, or the change paths hidden on it."""
+    paths: dict[tuple[str, str, str, str, str], list[str]] = {}
+    for h in hid:
+        key = (h["kind"], h["type"], h["id"], h["account"], h["region"])
+        paths.setdefault(key, []).extend([h["path"]] if h["path"] else [])
+    return [_hid_line(*key, found) for key, found in paths.items()]
+
+
+def _hid_line(kind: str, rtype: str, rid: str, account: str, region: str, paths: list[str]) -> str:
+    what = f"{escape(rtype)} {escape(rid)} [dim]({escape(account)}/{escape(region)})[/]"
+    return f"{what}: {escape(', '.join(paths))}" if paths else f"{kind} {what}"
+
+
+_IDLE = {
+    "expired": "[yellow]expired[/]: hid nothing",
+    "unused": "[yellow]matched nothing in this scan[/]: check it for a typo, or delete it",
+    "active": "[dim]hid nothing in this scan[/]",
+}
+
+
+def _idle(status: str) -> str:
+    return _IDLE.get(status, "hid nothing")

@@ -9,6 +9,7 @@ import pytest
 
 from driftwatch.config import load_config
 from driftwatch.errors import ConfigError
+from driftwatch.models import Kind
 
 
 def write(tmp_path: Path, body: str) -> Path:
@@ -90,6 +91,59 @@ def test_errors_name_the_key(tmp_path: Path, body: str, key: str) -> None:
         load_config(write(tmp_path, body))
     assert err.value.key == key
     assert str(tmp_path / "driftwatch.toml") in str(err.value)
+
+
+def test_ignore_rules_hide_paths_or_whole_findings(tmp_path: Path) -> None:
+    body = """
+[git]
+url = "x"
+[[ignore]]
+path = "tags.x"
+[[ignore]]
+kind = "unmanaged"
+type = "aws_s3_bucket"
+id = "tmp-*"
+reason = "scratch buckets"
+expires = "2027-01-31"
+[[ignore]]
+kind = "missing"
+type = "aws_instance"
+[[ignore]]
+kind = "modified"
+path = "versioning"
+"""
+    rules = load_config(write(tmp_path, body)).ignore
+    assert [(r.index, r.kind, r.path) for r in rules] == [
+        (0, Kind.MODIFIED, "tags.x"),
+        (1, Kind.UNMANAGED, ""),
+        (2, Kind.MISSING, ""),
+        (3, Kind.MODIFIED, "versioning"),
+    ]
+    assert (rules[1].type, rules[1].id, rules[1].expires) == (
+        "aws_s3_bucket",
+        "tmp-*",
+        dt.date(2027, 1, 31),
+    )
+
+
+@pytest.mark.parametrize(
+    "rule,key,message",
+    [
+        ("type = '*'", "ignore[1].path", "set path (an attribute of declared resources) or kind"),
+        ("kind = 'modified'", "ignore[1].path", "missing required key"),
+        ("kind = 'unmanaged'\npath = 'tags'", "ignore[1].path", "takes no path"),
+        ("kind = 'missing'\npath = 'tags.x'", "ignore[1].path", "takes no path"),
+        ("kind = 'gone'", "ignore[1].kind", "must be one of modified, unmanaged, missing"),
+        ("kind = 3\npath = 'tags'", "ignore[1].kind", "got 3"),
+        ("kind = 'unmanaged'\nexpires = 'soon'", "ignore[1].expires", "is not a date"),
+    ],
+)
+def test_ignore_rule_errors(tmp_path: Path, rule: str, key: str, message: str) -> None:
+    body = f"[git]\nurl = 'x'\n[[ignore]]\npath = 'tags'\n[[ignore]]\n{rule}\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, body))
+    assert err.value.key == key
+    assert message in err.value.message
 
 
 @pytest.mark.parametrize(

@@ -129,3 +129,39 @@ def test_secret_values_are_compared_but_never_shown() -> None:
     text = repr(finding)
     assert "hunter" not in text and "prod" not in text and "y'" not in text
     assert all(v.startswith("hmac-sha256:") for v in finding.snapshot["environment"].values())
+
+
+def test_config_rules_are_credited_with_the_paths_they_hid() -> None:
+    from typing import ClassVar
+
+    from driftwatch.collectors.base import Collector
+    from driftwatch.diff import diff_resource
+    from driftwatch.models import DeclaredResource, Hidden, Kind, LiveResource
+    from driftwatch.schema import Attr, Str, Tags
+
+    class Box(Collector):
+        """A test type with tags and a string."""
+
+        type = "test_box"
+        attributes: ClassVar = {"tags": Attr(Tags(), "list", "tags"), "size": Attr(Str(), "l", "")}
+
+    rules = [
+        IgnoreRule(path="tags.Last*", index=0),
+        IgnoreRule(path="tags.LastPatched", type="test_box", id="b*", index=1),
+        IgnoreRule(path="size", type="other", index=2),  # another type: not credited
+        IgnoreRule(kind=Kind.UNMANAGED, index=3),  # whole findings only
+    ]
+    decl = DeclaredResource(
+        "test_box", "box", "a", "r", {"tags": {"team": "x"}, "size": "s"}, "m.yaml",
+        ignore=["tags.Cost*"],
+    )  # fmt: skip
+    live = LiveResource(
+        "test_box", "i-1", "a", "r",
+        attrs={"tags": {"team": "x", "LastPatched": "now", "Cost": "1"}, "size": "l"},
+    )  # fmt: skip
+    finding = diff_resource(Box(), decl, live, rules, TODAY, secret_key=bytes(32))
+    assert [c.path for c in finding.changes] == ["size"]
+    assert finding.hidden == [
+        Hidden(0, Kind.MODIFIED, "test_box", "box", "a", "r", "tags.LastPatched"),
+        Hidden(1, Kind.MODIFIED, "test_box", "box", "a", "r", "tags.LastPatched"),
+    ]  # the manifest's own `ignore` glob hid tags.Cost, and is no config rule

@@ -11,6 +11,7 @@ from driftwatch.lifecycle import (
     EV_OPENED,
     EV_REOPENED,
     EV_RESOLVED,
+    IGNORED,
     IN_SYNC,
     NEW,
     NO_LONGER_DECLARED,
@@ -186,6 +187,26 @@ def test_declared_drift_in_a_region_no_longer_watched_says_so() -> None:
     old = stored(finding(Kind.MODIFIED, "a", scope=eu))
     p = plan([old], [])
     assert [r.reason for r in p.resolved] == [NOT_WATCHED]
+
+
+def test_a_drift_an_ignore_rule_now_hides_resolves_as_ignored() -> None:
+    # Without the rule, a still-declared missing resource would stay open, and an
+    # unmanaged one would resolve as "no longer live" while it still is.
+    gone, tmp = finding(Kind.MISSING, "m"), finding(Kind.UNMANAGED, "tmp-1")
+    coverage = cov(declared=frozenset({gone.key}), ignored=frozenset({gone.key, tmp.key}))
+    p = plan([stored(gone), stored(tmp)], [], coverage)
+    assert [(r.drift.resource_id, r.reason) for r in p.resolved] == [
+        ("m", IGNORED),
+        ("tmp-1", IGNORED),
+    ]
+    assert [e.reason for e in p.events] == [IGNORED, IGNORED]
+
+
+def test_an_ignored_resource_that_was_not_checked_keeps_its_drift() -> None:
+    old = stored(finding(Kind.MISSING, "m"))
+    nc = finding(Kind.NOT_CHECKED, "m")
+    p = plan([old], [nc], cov(unchecked=frozenset({nc.key}), ignored=frozenset({nc.key})))
+    assert p.resolved == []
 
 
 def test_resolved_records_are_never_resolved_again() -> None:

@@ -175,6 +175,8 @@ def test_ignore_rules_and_expiry(aws: Aws, repo: ManifestRepo, tmp_path: Path) -
     ]
     assert run.doc["expired_ignore_rules"] == [
         {
+            "index": 1,
+            "kind": "modified",
             "type": "aws_instance",
             "id": "api-*",
             "path": "instance_type",

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from driftwatch.config import IgnoreRule
 from driftwatch.errors import StoreError
 from driftwatch.lifecycle import Coverage, LifecyclePlan
-from driftwatch.models import Change, Finding, Kind, Scope
+from driftwatch.models import Change, Finding, Hidden, Kind, Scope
 from driftwatch.store import ScanWrite, Store
 
 SCOPE = Scope("prod", "us-east-1", "aws_s3_bucket")
@@ -232,3 +233,60 @@ def test_prune_keeps_each_resources_current_snapshot(tmp_path: Path) -> None:
     assert counts.snapshots == 2  # the open drift keeps the resource; only old states go
     [res] = store.resources()
     assert res["snapshot"] == {"tags": {"team": "c"}}
+
+
+def test_ignore_rules_and_hits_are_kept_per_scan_and_pruned_with_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    tmp = IgnoreRule(kind=Kind.UNMANAGED, type=SCOPE.type, id="tmp-*", reason="scratch", index=0)
+    tags = IgnoreRule(path="tags.team", expires=dt.date(2027, 1, 31), index=1)
+    hits = [
+        Hidden(0, Kind.UNMANAGED, SCOPE.type, "tmp-a", "prod", "us-east-1"),
+        Hidden(1, Kind.MODIFIED, SCOPE.type, "a", "prod", "us-east-1", "tags.team"),
+    ]
+
+    def write(at: str, finding: Finding) -> None:
+        store.persist_scan(
+            ScanWrite(
+                scan_id=store.start_scan(at),
+                finished_at=at,
+                status="ok",
+                commit_sha="c",
+                findings=[finding],
+                errors=[],
+                coverage=Coverage(read=frozenset({SCOPE})),
+                reopen_window=dt.timedelta(hours=24),
+                declared=1,
+                ignore_rules=[(tmp, "active"), (tags, "unused")],
+                hidden=hits,
+            )
+        )
+
+    write("2026-01-01T00:00:00Z", in_sync("a"))
+    write("2026-01-02T00:00:00Z", in_sync("a"))
+    rules = store.ignore_rules(2)
+    assert [(r["rule_index"], r["kind"], r["id"], r["status"]) for r in rules] == [
+        (0, "unmanaged", "tmp-*", "active"),
+        (1, "modified", "*", "unused"),
+    ]
+    assert (rules[0]["reason"], rules[1]["path"], rules[1]["expires"]) == (
+        "scratch",
+        "tags.team",
+        "2027-01-31",
+    )
+    assert [(h["rule_index"], h["resource_id"], h["path"]) for h in store.ignore_hits(2)] == [
+        (0, "tmp-a", None),
+        (1, "a", "tags.team"),
+    ]
+    # A scan whose transaction fails leaves none of its rows.
+    store.db.execute("CREATE TRIGGER boom BEFORE INSERT ON drift_events BEGIN "
+                     "SELECT RAISE(ABORT, 'disk on fire'); END")  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        write("2026-01-03T00:00:00Z", modified("b", "y"))
+    assert store.ignore_rules(3) == [] and store.ignore_hits(3) == []
+
+    counts = store.prune("2026-01-01T12:00:00Z")
+    assert (counts.ignore_rules, counts.ignore_hits, counts.scans) == (2, 2, 1)
+    assert store.ignore_hits(1) == [] and store.ignore_rules(1) == []
+    assert len(store.ignore_hits(2)) == 2
+    last = store.last_completed_scan()
+    assert last is not None and last["id"] == 2  # not the failed (running) scan 3

@@ -109,6 +109,31 @@ class Store:
         rows = list(self.db.table("scans").rows_where("id = ?", [scan_id]))
         return rows[0] if rows else None
 
+    def last_completed_scan(self) -> dict[str, Any] | None:
+        """The latest scan that read AWS and stored its findings (ok or partial)."""
+        rows = self.db.table("scans").rows_where(
+            "status IN ('ok', 'partial')", order_by="id DESC", limit=1
+        )
+        return next(iter(rows), None)
+
+    def ignore_rules(self, scan_id: int) -> list[dict[str, Any]]:
+        """A scan's [[ignore]] rules as they were, with their status in that scan."""
+        return list(
+            self.db.table("ignore_rules").rows_where(
+                "scan_id = ?", [scan_id], order_by="rule_index"
+            )
+        )
+
+    def ignore_hits(self, scan_id: int) -> list[dict[str, Any]]:
+        """What each rule hid in a scan: whole findings (path null) and change paths."""
+        return list(
+            self.db.table("ignore_hits").rows_where(
+                "scan_id = ?",
+                [scan_id],
+                order_by="rule_index, type, account, region, resource_id, path",
+            )
+        )
+
     def scope_errors(self, scan_id: int) -> list[dict[str, Any]]:
         return list(
             self.db.table("scope_errors").rows_where("scan_id = ?", [scan_id], order_by="id")

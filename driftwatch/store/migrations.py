@@ -155,3 +155,39 @@ def m003_incremental_vacuum(db: Database) -> None:
     """Let `prune` hand freed pages back to the file system (auto_vacuum needs a VACUUM)."""
     db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     db.execute("VACUUM")
+
+
+@migrations()
+def m004_ignore_rules_and_hits(db: Database) -> None:
+    """Per scan: each [[ignore]] rule as it was, and what it hid (`driftwatch ignored`)."""
+    db.table("ignore_rules").create(
+        {
+            "scan_id": int,
+            "rule_index": int,
+            "kind": str,
+            "type": str,
+            "id": str,
+            "path": str,
+            "reason": str,
+            "expires": str,
+            "status": str,
+        },
+        pk=("scan_id", "rule_index"),
+        foreign_keys=[("scan_id", "scans", "id")],
+    )
+    db.table("ignore_hits").create(
+        {
+            "id": int,
+            "scan_id": int,
+            "rule_index": int,
+            "kind": str,
+            "account": str,
+            "region": str,
+            "type": str,
+            "resource_id": str,
+            "path": str,
+        },
+        pk="id",
+        foreign_keys=[("scan_id", "scans", "id")],
+    )
+    db.table("ignore_hits").create_index(["scan_id", "rule_index"])

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import (
     NEW,
     OPEN,
@@ -29,7 +30,7 @@ from driftwatch.lifecycle import (
     text_hash,
     to_json,
 )
-from driftwatch.models import Finding, Kind, ScopeError
+from driftwatch.models import Finding, Hidden, Kind, ScopeError
 
 _COUNTED = ("in_sync", "modified", "missing", "unmanaged", "not_checked")
 
@@ -53,11 +54,14 @@ class ScanWrite:
     declared: int
     api_calls: int = 0
     duration_s: float = 0.0
+    ignore_rules: Sequence[tuple[IgnoreRule, str]] = ()  # each rule and its status
+    hidden: Sequence[Hidden] = ()  # what the rules hid
 
 
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     _update_scan(conn, w)  # a write first: the transaction holds the write lock from here
     _write_errors(conn, w)
+    _write_ignored(conn, w)
     _write_resources(conn, w)
     return _write_lifecycle(conn, w)
 
@@ -89,6 +93,26 @@ def _write_errors(conn: sqlite3.Connection, w: ScanWrite) -> None:
         "INSERT INTO scope_errors (scan_id, account, region, type, resource_id, error, internal) "
         "VALUES (?,?,?,?,?,?,?)",
         ((w.scan_id, *_scope(e), e.resource_id, e.error, int(e.internal)) for e in w.errors),
+    )
+
+
+def _write_ignored(conn: sqlite3.Connection, w: ScanWrite) -> None:
+    conn.executemany(
+        "INSERT INTO ignore_rules (scan_id, rule_index, kind, type, id, path, reason, expires, "
+        "status) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            (w.scan_id, r.index, r.kind.value, r.type, r.id, r.path, r.reason,
+             r.expires.isoformat() if r.expires else None, status)
+            for r, status in w.ignore_rules
+        ),
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO ignore_hits (scan_id, rule_index, kind, account, region, type, resource_id, "
+        "path) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            (w.scan_id, h.rule, h.kind.value, h.account, h.region, h.type, h.id, h.path)
+            for h in w.hidden
+        ),
     )
 
 

@@ -40,6 +40,8 @@ _RULES = (
     ),
     ("resources", _OLD_RESOURCE),
     ("scope_errors", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
+    ("ignore_rules", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
+    ("ignore_hits", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
     ("scans", _OLD_SCAN),
 )
 
@@ -53,6 +55,8 @@ class PruneCounts:
     snapshots: int = 0
     resources: int = 0
     scope_errors: int = 0
+    ignore_rules: int = 0
+    ignore_hits: int = 0
     scans: int = 0
 
     def __str__(self) -> str:
