@@ -30,21 +30,25 @@ def cli() -> None:
     """driftwatch: detect drift between Git-declared state and live AWS resources."""
 
 
-@cli.command()
-@click.option(
+_CONFIG_OPTION = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
     help="Config file (default: $DRIFTWATCH_CONFIG or ./driftwatch.toml).",
 )
-@click.option(
+_FORMAT_OPTION = click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="Output format; json is a stable contract.",
+    help="Output format; json is a stable contract (docs/json-output.md).",
 )
+
+
+@cli.command()
+@_CONFIG_OPTION
+@_FORMAT_OPTION
 @click.option("--no-store", is_flag=True, help="Do not write the result to the database.")
 @click.option(
     "--allow-partial",
@@ -124,21 +128,6 @@ def _duration(option: str, text: str) -> dt.timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
-
-
-_CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Config file (default: $DRIFTWATCH_CONFIG or ./driftwatch.toml).",
-)
-_FORMAT_OPTION = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
 
 
 @cli.command()
