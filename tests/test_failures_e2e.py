@@ -202,6 +202,23 @@ INVALID = {
         "type: aws_iam_role\nid: a\nregion: us-east-1\n",
         "declared/bad.yaml:3: aws_iam_role is global",
     ),
+    "region-not-watched": (
+        "declared/bad.yaml",
+        "type: aws_s3_bucket\nid: a\nregion: eu-west-1\n",
+        "declared/bad.yaml:3: region 'eu-west-1' is not watched by account 'default'",
+    ),
+    "global-on-regional": (
+        "declared/bad.yaml",
+        "type: aws_s3_bucket\nid: a\nregion: global\n",
+        "declared/bad.yaml:3: aws_s3_bucket is regional; 'global' is only for global types",
+    ),
+    "bad-rule-at-its-line": (
+        "declared/bad.yaml",
+        "type: aws_security_group\nid: web\nspec:\n  ingress:\n"
+        "    - {protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [10.0.0.0/8]}\n"
+        "    - {protocol: tcp, from_port: 80, to_port: http, cidr_blocks: [10.0.0.0/8]}\n",
+        "declared/bad.yaml:6: aws_security_group.ingress rule 1 needs an integer to_port",
+    ),
     "not-a-manifest": (
         "declared/ci.yaml",
         "jobs:\n  build: {}\n",

@@ -12,13 +12,14 @@ from typing import Any
 
 import ruamel.yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from driftwatch.config import Config
+from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
 from driftwatch.registry import collectors
+from driftwatch.schema import AttrKind
 
 SUFFIXES = (".yaml", ".yml", ".json")
 _RESOURCE_KEYS = {"type", "id", "region", "account", "spec", "ignore"}
@@ -180,7 +181,7 @@ def _resource(
         problems.append(f"{where}: `id` must be a non-empty string")
     collector = collectors.get(rtype)
     account = _account(item, path, cfg, problems)
-    region = _region(item, path, collector.is_global, cfg, problems)
+    region = _region(item, path, collector.is_global, cfg.aws.account(account), problems)
     spec = item.get("spec", {})
     if not isinstance(spec, dict):
         problems.append(f"{path}:{_line(item, 'spec')}: `spec` must be a mapping")
@@ -195,7 +196,8 @@ def _resource(
             continue
         problem = attr.kind.check(plain(value))
         if problem:
-            problems.append(f"{path}:{_line(spec, key)}: {rtype}.{key} {problem}")
+            line = _bad_item_line(attr.kind, value, _line(spec, key))
+            problems.append(f"{path}:{line}: {rtype}.{key} {problem}")
     ignore = item.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
         problems.append(f"{path}:{_line(item, 'ignore')}: `ignore` must be a list of path globs")
@@ -226,21 +228,40 @@ def _account(item: dict[str, Any], path: str, cfg: Config, problems: list[str]) 
 
 
 def _region(
-    item: dict[str, Any], path: str, is_global: bool, cfg: Config, problems: list[str]
+    item: dict[str, Any],
+    path: str,
+    is_global: bool,
+    account: AccountConfig | None,
+    problems: list[str],
 ) -> str:
+    """The declared region, or the account's first; it must be one the account watches."""
     region = item.get("region")
+    where = f"{path}:{_line(item, 'region')}"
     if is_global:
         if region not in (None, GLOBAL_REGION):
             problems.append(
-                f"{path}:{_line(item, 'region')}: {item['type']} is global; "
-                f"remove `region` (or set it to {GLOBAL_REGION!r})"
+                f"{where}: {item['type']} is global; remove `region` (or set it to "
+                f"{GLOBAL_REGION!r})"
             )
         return GLOBAL_REGION
+    if account is None:  # reported by _account(); nothing to check the region against
+        return "" if region is None else str(region)
     if region is None:
-        return cfg.aws.regions[0]
+        return account.regions[0]
     if not isinstance(region, str) or not region:
-        problems.append(f"{path}:{_line(item, 'region')}: `region` must be a region name")
+        problems.append(f"{where}: `region` must be a region name, e.g. {account.regions[0]!r}")
         return ""
+    if region == GLOBAL_REGION:
+        problems.append(
+            f"{where}: {item['type']} is regional; {GLOBAL_REGION!r} is only for global types "
+            f"(IAM); set one of account {account.name!r}'s regions: {', '.join(account.regions)}"
+        )
+    elif region not in account.regions:
+        problems.append(
+            f"{where}: region {region!r} is not watched by account {account.name!r} "
+            f"(regions: {', '.join(account.regions)}); add it to that account's `regions` "
+            "in the config, or fix `region`"
+        )
     return region
 
 
@@ -291,6 +312,19 @@ def _line(node: Any, key: Any = None) -> int:
         return int(node.lc.line) + 1
     except (AttributeError, KeyError, TypeError):
         return 1
+
+
+def _bad_item_line(kind: AttrKind, value: Any, default: int) -> int:
+    """The line of the first list item or mapping entry that fails the check on its own."""
+    if isinstance(value, CommentedSeq):
+        for i, item in enumerate(value):
+            if kind.check([plain(item)]):
+                return _item_line(value, i)
+    elif isinstance(value, CommentedMap):
+        for key, item in value.items():
+            if kind.check({str(key): plain(item)}):
+                return _line(value, key)
+    return default
 
 
 def _item_line(seq: Any, index: int) -> int:
