@@ -187,3 +187,47 @@ def test_a_bad_list_item_is_reported_at_its_own_line(cfg) -> None:
     lines = sorted(p.split(":")[1] for p in err.value.problems)
     assert lines == ["12", "6"], err.value.problems
     assert "aws_security_group.ingress rule 1 needs an integer to_port" in err.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "text,line,found",
+    [
+        ("type: aws_s3_bucket\nid: a\nspec:\n  tags: &t {a: b}\n", 4, "'&t'"),
+        (
+            "resources:\n  - type: aws_s3_bucket\n    id: a\n"
+            "  - type: aws_s3_bucket\n    id: b\n    spec:\n      <<: *base\n",
+            7,
+            "'*base'",
+        ),
+    ],
+)
+def test_anchors_and_aliases_are_refused_at_their_line(
+    cfg, text: str, line: int, found: str
+) -> None:
+    with pytest.raises(ManifestError) as err:
+        parse(cfg, a=text)
+    [problem] = err.value.problems
+    assert problem.startswith(f"a.yaml:{line}: YAML anchor or alias {found} found"), problem
+    assert "write the value out in full" in problem
+
+
+def test_alias_bomb_costs_no_time_or_memory(cfg) -> None:
+    import time
+    import tracemalloc
+
+    from support.hostile import alias_bomb
+
+    tracemalloc.start()
+    start = time.monotonic()
+    with pytest.raises(ManifestError, match=r"a\.yaml:5: YAML anchor or alias '&l0'"):
+        parse(cfg, a=alias_bomb(levels=8))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.monotonic() - start < 1 and peak < 5_000_000, peak
+
+
+def test_absurd_nesting_is_a_located_error_not_a_crash(cfg) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(ManifestError) as err:
+        parse(cfg, a=f"type: aws_s3_bucket\nid: a\nspec:\n  policy: {deep}\n")
+    assert err.value.problems[0].startswith("a.yaml:4: nested more than 64 levels deep")

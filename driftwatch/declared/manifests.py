@@ -13,7 +13,9 @@ from typing import Any
 import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
@@ -119,12 +121,52 @@ class ParseCache:
             pass  # a cache that cannot be written only costs time on the next scan
 
 
-def _entries(path: str, data: bytes, problems: list[str]) -> list[tuple[Any, int]]:
+MAX_DEPTH = 64  # manifests nest about 12 deep; far deeper is hostile or broken input
+
+
+class _RejectedNode(ComposerError):
+    """An anchor or alias: expanding aliases lets a few hundred bytes become gigabytes."""
+
+
+class _NoAliasComposer(Composer):
+    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = "*" if isinstance(event, AliasEvent) else "&"
+            raise _RejectedNode(
+                None,
+                None,
+                f"YAML anchor or alias '{mark}{event.anchor}' found; anchors and aliases "
+                "are not supported in manifests (they can expand without bound): "
+                "write the value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Composer = _NoAliasComposer
+    yaml.max_depth = MAX_DEPTH
+    return yaml
+
+
+def _entries(path: str, data: bytes, problems: list[str]) -> list[tuple[Any, int]]:
     try:
-        doc = yaml.load(data.decode("utf-8"))
+        doc = _yaml().load(data.decode("utf-8"))
     except UnicodeDecodeError:
         problems.append(f"{path}: not UTF-8 text")
+        return []
+    except _RejectedNode as exc:
+        problems.append(f"{path}:{exc.problem_mark.line + 1}: {exc.problem}")
+        return []
+    except MaxDepthExceededError as exc:
+        problems.append(
+            f"{path}:{exc.problem_mark.line + 1}: nested more than {MAX_DEPTH} levels deep; "
+            "a manifest never needs that many: check the brackets and indentation"
+        )
         return []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
