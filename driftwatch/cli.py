@@ -125,7 +125,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except DriftwatchError as exc:
-        click.echo(f"driftwatch: error: {exc}", err=True)
+        click.echo(f"driftwatch: error: {_printable_lines(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Abort:
         click.echo("driftwatch: aborted", err=True)
@@ -133,3 +133,10 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_ERROR if exc.exit_code == 2 else exc.exit_code)
+
+
+def _printable_lines(text: str) -> str:
+    """Error text can quote Git servers and manifests: keep its lines, not its escapes."""
+    from driftwatch.terminal import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult, drift_status
+from driftwatch.terminal import escape  # rich's escape, control characters made visible
 
 _TITLES = {
     Kind.MODIFIED: "Modified",
