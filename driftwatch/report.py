@@ -55,6 +55,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "finished_at": result.finished_at,
             "duration_s": result.duration_s,
             "api_calls": result.api_calls,
+            "stale_source": result.stale_source,
         },
         "summary": result.summary,
         "drifts": drifts,
@@ -111,6 +112,11 @@ def print_report(result: ScanResult, console: Console) -> None:
         )
     for message, where in _grouped_errors(result).items():
         console.print(f"[red]scope error[/] {escape(', '.join(where))}: {escape(message)}")
+    if result.stale_source:
+        console.print(
+            f"[yellow]stale source[/]: {escape(result.stale_source)}; this scan read the last "
+            f"fetched commit {(result.commit or '')[:12]}, not the branch's latest"
+        )
     console.print(_summary_line(result))
 
 

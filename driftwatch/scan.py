@@ -12,7 +12,7 @@ import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.aws import AwsSessions
 from driftwatch.collect import Collected, Collection, Progress, ScopePlan
 from driftwatch.config import Config, IgnoreRule
-from driftwatch.declared.git import GitSource
+from driftwatch.declared.git import Fetched, GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DriftwatchError
@@ -37,6 +37,7 @@ class ScanResult:
     expired_rules: list[IgnoreRule] = field(default_factory=list)
     api_calls: int = 0
     duration_s: float = 0.0
+    stale_source: str | None = None  # the Git fetch error, when `commit` is the last fetched one
 
     def count(self, kind: Kind) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -54,15 +55,15 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
-    """Fetch Git and parse manifests at the fetched commit."""
+def load_declared(cfg: Config) -> tuple[Fetched, list[DeclaredResource]]:
+    """Fetch Git and parse manifests at the fetched (or, if stale, last fetched) commit."""
     source = GitSource(cfg.git, cfg.storage.data_dir)
-    commit = source.fetch()
+    fetched = source.fetch()
     try:
         cache = ParseCache(cfg.storage.data_dir / "manifest-cache.json")
-        return commit, parse_manifests(source.files(commit, SUFFIXES), cfg, cache)
+        return fetched, parse_manifests(source.files(fetched.commit, SUFFIXES), cfg, cache)
     except DriftwatchError as exc:
-        exc.commit = commit  # type: ignore[attr-defined]
+        exc.commit = fetched.commit  # type: ignore[attr-defined]
         raise
 
 
@@ -159,7 +160,7 @@ def run_scan(
     secret_key = load_or_create_key(cfg.storage.data_dir)
     started, t0 = now_iso(), time.monotonic()
     try:
-        commit, declared = load_declared(cfg)
+        fetched, declared = load_declared(cfg)
     except DriftwatchError as exc:
         if store is not None:
             store.record_failed_scan(started, now_iso(), getattr(exc, "commit", None), str(exc))
@@ -178,7 +179,7 @@ def run_scan(
     )
     result = ScanResult(
         id=None,
-        commit=commit,
+        commit=fetched.commit,
         status=status,
         started_at=started,
         finished_at=now_iso(),
@@ -187,6 +188,7 @@ def run_scan(
         api_calls=sessions.counter.total,
         duration_s=round(time.monotonic() - t0, 3),
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
+        stale_source=fetched.stale_error,
     )
     if store is not None:
         checked = {p.scope for p in plans if p.scope not in got.failed_scopes}
@@ -195,7 +197,7 @@ def run_scan(
                 started_at=result.started_at,
                 finished_at=result.finished_at,
                 status=status,
-                commit_sha=commit,
+                commit_sha=fetched.commit,
                 findings=findings,
                 errors=got.errors,
                 checked_scopes=checked,
