@@ -43,12 +43,12 @@ def cli() -> None:
 @click.option("--no-store", is_flag=True, help="Do not write the result to the database.")
 def scan(config_path: str | None, fmt: str, no_store: bool) -> None:
     """Run one scan. Exit 0: no drift; 2: drift found; 1: error."""
+    from driftwatch.datadir import open_store
     from driftwatch.report import print_report, to_json
     from driftwatch.scan import run_scan
-    from driftwatch.store import Store
 
     cfg = load_config(config_path)
-    store = None if no_store else Store(cfg.storage.path)
+    store = None if no_store else open_store(cfg)
     with _progress() as on_progress:
         result = run_scan(cfg, store, on_progress)
     if fmt == "json":

@@ -12,6 +12,7 @@ import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.aws import AwsSessions
 from driftwatch.collect import Collected, Collection, Progress, ScopePlan
 from driftwatch.config import Config, IgnoreRule
+from driftwatch.datadir import prepare_data_dir
 from driftwatch.declared.git import Fetched, GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
@@ -157,7 +158,7 @@ def run_scan(
 ) -> ScanResult:
     """Run one scan; with a store, persist it (a failed scan is recorded, then re-raised)."""
     check_types(cfg)
-    secret_key = load_or_create_key(cfg.storage.data_dir)
+    secret_key = load_or_create_key(prepare_data_dir(cfg))
     started, t0 = now_iso(), time.monotonic()
     try:
         fetched, declared = load_declared(cfg)

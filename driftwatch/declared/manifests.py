@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ruamel.yaml.events import AliasEvent
 
 from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
+from driftwatch.filemodes import make_private_dirs, write_private
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
 from driftwatch.registry import collectors
 from driftwatch.schema import AttrKind
@@ -65,20 +65,31 @@ def _parse_file(
     found = []
     entries = _entries(path, data, found)
     out = [r for item, line in entries if (r := _resource(item, path, line, cfg, found))]
-    if cache is not None and not found:  # only files that were entirely valid
+    # Only files that were entirely valid, and without secret values (kept out of the cache).
+    if cache is not None and not found and not _declares_secret(out):
         cache.put(digest, [(plain(item), line) for item, line in entries])
     problems += found
     return out
 
 
+def _declares_secret(resources: list[DeclaredResource]) -> bool:
+    """True when a resource declares an attribute whose values are secrets (SecretMap)."""
+    return any(
+        collectors.get(r.type).attributes[key].kind.secret for r in resources for key in r.spec
+    )
+
+
 class ParseCache:
-    """Parsed manifest entries by content digest, in a JSON file under the data directory.
+    """Parsed manifest entries by content digest, in a 0600 JSON file in the data directory.
+
+    Files that declare secret attribute values (Lambda `environment`) are never
+    cached: the file would hold those values in plain text.
 
     The round-trip YAML parse that gives file:line costs ~1.5 ms a resource and most
     files are unchanged between scans; validation always runs again on cached entries.
     """
 
-    VERSION = f"1/{ruamel.yaml.__version__}"
+    VERSION = f"2/{ruamel.yaml.__version__}"  # 2: no file declaring a secret is cached
     MAX_FILES = 20_000
 
     def __init__(self, path: Path) -> None:
@@ -113,10 +124,9 @@ class ParseCache:
         merged = dict(older[len(older) - room :] if room else [])
         merged.update(self._new)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": self.VERSION, "entries": merged}))
-            os.replace(tmp, self.path)
+            make_private_dirs(self.path.parent)
+            doc = {"version": self.VERSION, "entries": merged}
+            write_private(self.path, json.dumps(doc).encode())
         except OSError:
             pass  # a cache that cannot be written only costs time on the next scan
 
