@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from collections import Counter
 from typing import Any
@@ -102,8 +104,29 @@ class AwsSessions:
         return boto3.Session(botocore_session=botocore_session)
 
 
+MAX_REASON = 300
+_HTML = re.compile(r"<(!doctype|html|head|body|title|h1|p|pre)\b", re.I)
+_NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
+
+
 def describe_error(exc: BaseException) -> str:
-    """One line naming an AWS failure by its error code, without request secrets."""
+    """One line of plain text naming an AWS failure by its error code, without request secrets.
+
+    Proxies and stand-ins answer errors with HTML pages, which botocore passes on as
+    the message: tags are dropped, whitespace collapsed and the length bounded.
+    """
+    return one_line(_describe(exc))
+
+
+def one_line(text: str, limit: int = MAX_REASON) -> str:
+    """`text` on one line, at most `limit` characters; an HTML page as its text."""
+    if _HTML.search(text):  # not an AWS message, which may quote a `<value>` of its own
+        text = html.unescape(_NOT_TEXT.sub(" ", text))
+    plain = " ".join(text.split())
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or "ClientError"

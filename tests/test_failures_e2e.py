@@ -402,3 +402,21 @@ def test_bad_config_is_one_clear_line(
 def test_missing_config_file(tmp_path: Path) -> None:
     run = run_cli("scan", "--config", str(tmp_path / "nope.toml"))
     assert run.code == 1 and "config file not found" in run.stderr
+
+
+def test_an_html_error_page_becomes_one_line_of_text(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path, proxy: FaultProxy
+) -> None:
+    aws.client("logs").create_log_group(logGroupName="app")
+    repo.declare({"type": "aws_cloudwatch_log_group", "id": "app", "spec": {}})
+    proxy.faults.append(Fault("html500", service="logs"))
+    cfg = write_config(tmp_path, proxy.url, repo.path, extra=NO_UNMANAGED)
+    run = scan(cfg)
+    [nc] = run.findings("not_checked")
+    reason = nc["reason"]
+    assert reason == run.doc["errors"][0]["error"]
+    assert reason.startswith("500: 500 Internal Server Error Internal Server Error The server")
+    assert "<" not in reason and "\n" not in reason and "font-family" not in reason
+    assert len(reason) <= 300
+    table = run_cli("scan", "--config", str(cfg))
+    assert "<title>" not in table.stdout and "scope error" in table.stdout
