@@ -104,8 +104,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(
             str(cfg_path),
             None,
-            "config file not found; copy config.example.toml to "
-            "driftwatch.toml or pass --config PATH",
+            "config file not found; create it (the minimum is `[git]` with `url` and "
+            "`path`: see docs/configuration.md) or pass --config PATH",
         )
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
