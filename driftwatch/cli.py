@@ -74,7 +74,8 @@ def demo(workdir: str) -> None:
         from driftwatch.demo import run_demo
     except ImportError as exc:
         raise DriftwatchError(
-            f"the demo needs moto[server] ({exc.name} is missing): pip install 'driftwatch-aws[demo]'"
+            f"the demo needs moto[server] ({exc.name} is missing): "
+            "pip install 'driftwatch-aws[demo]'"
         ) from None
     from pathlib import Path
 
