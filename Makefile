@@ -12,6 +12,8 @@ STAMP   = $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	# The distribution was renamed driftwatch → driftwatch-aws: drop an old editable install.
+	$(PY) -m pip uninstall -q -y driftwatch 2>/dev/null || true
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -1,15 +1,18 @@
-"""boto3 clients per account × region × service: assume-role, adaptive retries, call counting."""
+"""botocore clients per account × region × service: assume-role, adaptive retries, call counting."""
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import botocore.exceptions as bex
 from botocore.config import Config as BotoConfig
 from botocore.credentials import DeferredRefreshableCredentials
+from botocore.session import Session as BotocoreSession
 from botocore.session import get_session
 
 from driftwatch import __version__
@@ -34,14 +37,38 @@ class CallCounter:
         return sum(self.by_operation.values())
 
 
+@dataclass
+class _Slot:
+    """A botocore session and the lock that serialises its client creation.
+
+    Sessions are not thread-safe. There is one per role account, one shared by the
+    accounts that use the base credentials, and one for the STS clients.
+    """
+
+    session: BotocoreSession
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class AwsSessions:
-    """Hands out cached, thread-safe clients; assumes roles lazily, once per account."""
+    """Hands out cached, thread-safe clients; assumes roles lazily, once per account.
+
+    Accounts are set up concurrently: each has its own session and lock, so one
+    account's setup never waits for another's, and a client already made is handed
+    out without any lock. Every session shares one data loader, so service models
+    are parsed once rather than once per account, and the base credentials are
+    resolved once for the accounts that use them and once for the STS clients that
+    assume the roles (not once per account).
+    """
 
     def __init__(self, cfg: AwsConfig, counter: CallCounter | None = None) -> None:
         self.cfg = cfg
         self.counter = counter or CallCounter()
-        self._lock = threading.Lock()
-        self._sessions: dict[str, boto3.Session] = {}
+        self._base = _Slot(get_session())
+        self._loader = self._base.session.get_component("data_loader")
+        self._sts = _Slot(self._new_session())  # makes the STS clients that assume roles
+        self._guard = threading.Lock()  # only for the two dictionaries below
+        self._slots: dict[str, _Slot] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._boto_config = BotoConfig(
             retries={"mode": "adaptive", "max_attempts": cfg.max_attempts},
@@ -54,34 +81,46 @@ class AwsSessions:
 
     def client(self, account: AccountConfig, region: str, service: str) -> Any:
         key = (account.name, region, service)
-        with self._lock:
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        slot = self._slot(account)
+        with slot.lock:
             if key not in self._clients:
-                session = self._session(account)
-                client = session.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=self.cfg.endpoint_url,
-                    config=self._boto_config,
-                )
-                client.meta.events.register("before-call", self.counter)
-                self._clients[key] = client
+                self._clients[key] = self._new_client(slot.session, region, service)
             return self._clients[key]
 
-    def _session(self, account: AccountConfig) -> boto3.Session:
-        if account.name not in self._sessions:
-            self._sessions[account.name] = (
-                self._assumed_session(account) if account.role_arn else boto3.Session()
-            )
-        return self._sessions[account.name]
-
-    def _assumed_session(self, account: AccountConfig) -> boto3.Session:
-        sts = boto3.Session().client(
-            "sts",
-            region_name=account.regions[0],
+    def _new_client(self, session: BotocoreSession, region: str, service: str) -> Any:
+        client = session.create_client(
+            service,
+            region_name=region,
             endpoint_url=self.cfg.endpoint_url,
             config=self._boto_config,
         )
-        sts.meta.events.register("before-call", self.counter)
+        client.meta.events.register("before-call", self.counter)
+        return client
+
+    def _slot(self, account: AccountConfig) -> _Slot:
+        if not account.role_arn:
+            return self._base
+        slot = self._slots.get(account.name)
+        if slot is not None:
+            return slot
+        with self._guard:
+            lock = self._account_locks.setdefault(account.name, threading.Lock())
+        with lock:
+            if account.name not in self._slots:
+                self._slots[account.name] = _Slot(self._assumed_session(account))
+            return self._slots[account.name]
+
+    def _new_session(self) -> BotocoreSession:
+        session = get_session()
+        session.register_component("data_loader", self._loader)
+        return session
+
+    def _assumed_session(self, account: AccountConfig) -> BotocoreSession:
+        with self._sts.lock:
+            sts = self._new_client(self._sts.session, account.regions[0], "sts")
 
         def refresh() -> dict[str, str]:
             params = {"RoleArn": account.role_arn, "RoleSessionName": "driftwatch"}
@@ -95,15 +134,36 @@ class AwsSessions:
                 "expiry_time": creds["Expiration"].isoformat(),
             }
 
-        botocore_session = get_session()
-        botocore_session._credentials = DeferredRefreshableCredentials(
+        session = self._new_session()
+        session._credentials = DeferredRefreshableCredentials(
             refresh_using=refresh, method="sts-assume-role"
         )
-        return boto3.Session(botocore_session=botocore_session)
+        return session
+
+
+MAX_REASON = 300
+_HTML = re.compile(r"<(!doctype|html|head|body|title|h1|p|pre)\b", re.I)
+_NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line naming an AWS failure by its error code, without request secrets."""
+    """One line of plain text naming an AWS failure by its error code, without request secrets.
+
+    Proxies and stand-ins answer errors with HTML pages, which botocore passes on as
+    the message: tags are dropped, whitespace collapsed and the length bounded.
+    """
+    return one_line(_describe(exc))
+
+
+def one_line(text: str, limit: int = MAX_REASON) -> str:
+    """`text` on one line, at most `limit` characters; an HTML page as its text."""
+    if _HTML.search(text):  # not an AWS message, which may quote a `<value>` of its own
+        text = html.unescape(_NOT_TEXT.sub(" ", text))
+    plain = " ".join(text.split())
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or "ClientError"

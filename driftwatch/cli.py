@@ -107,18 +107,21 @@ def scan(
 
 
 def _config(config_path: str | None) -> Config:
-    """Load the config and send the log to its data directory."""
+    """Load the config, check its data directory, and send the log there."""
+    from driftwatch.datadir import prepare_data_dir
     from driftwatch.logs import log_to_file
 
     cfg = load_config(config_path)
+    prepare_data_dir(cfg)  # refuses a venv before anything is written into it
     log_to_file(cfg.storage.log_path)
     return cfg
 
 
 def _store(cfg: Config) -> Store:
-    from driftwatch.store import Store
+    """The database, created with private file modes (driftwatch.datadir)."""
+    from driftwatch.datadir import open_store
 
-    return Store(cfg.storage.path)
+    return open_store(cfg)
 
 
 def _duration(option: str, text: str) -> dt.timedelta:
@@ -236,7 +239,8 @@ def demo(workdir: str) -> None:
         from driftwatch.demo import run_demo
     except ImportError as exc:
         raise DriftwatchError(
-            f"the demo needs moto[server] ({exc.name} is missing): pip install 'driftwatch[demo]'"
+            f"the demo needs moto[server] ({exc.name} is missing): "
+            "pip install 'driftwatch-aws[demo]'"
         ) from None
     from pathlib import Path
 
@@ -292,7 +296,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except DriftwatchError as exc:
-        click.echo(f"driftwatch: error: {exc}", err=True)
+        click.echo(f"driftwatch: error: {_printable_lines(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Abort:
         click.echo("driftwatch: aborted", err=True)
@@ -300,3 +304,10 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_ERROR if exc.exit_code == 2 else exc.exit_code)
+
+
+def _printable_lines(text: str) -> str:
+    """Error text can quote Git servers and manifests: keep its lines, not its escapes."""
+    from driftwatch.terminal import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))

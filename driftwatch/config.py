@@ -39,6 +39,7 @@ class GitConfig:
     url: str
     branch: str = "main"
     path: str = ""
+    on_fetch_error: str = "fail"  # or "use_last": scan the last fetched commit, marked stale
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(
             str(cfg_path),
             None,
-            "config file not found; copy config.example.toml to "
-            "driftwatch.toml or pass --config PATH",
+            "config file not found; create it (the minimum is `[git]` with `url` and "
+            "`path`: see docs/configuration.md) or pass --config PATH",
         )
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
@@ -167,7 +168,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
 
 
 def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:
-    r.only(t, "git", {"url", "branch", "path"})
+    r.only(t, "git", {"url", "branch", "path", "on_fetch_error"})
     url = r.string(t, "git", "url", required=True)
     local = Path(url).expanduser()
     if "://" not in url and not url.startswith("git@") and not local.is_absolute():
@@ -176,6 +177,7 @@ def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:
         url=url,
         branch=r.string(t, "git", "branch", "main", required="branch" in t),
         path=r.string(t, "git", "path", "").strip("/"),
+        on_fetch_error=r.choice(t, "git", "on_fetch_error", ("fail", "use_last")),
     )
 
 
@@ -411,6 +413,15 @@ class _Reader:
         if not isinstance(v, str) or (required and not v.strip()):
             raise self.fail(f"{sect}.{key}", f"must be a non-empty string, got {v!r}")
         return v
+
+    def choice(self, t: dict[str, Any], sect: str, key: str, choices: tuple[str, ...]) -> str:
+        """One of `choices`; the first is the default."""
+        v = self._get(t, sect, key, choices[0], False)
+        if v not in choices:
+            raise self.fail(
+                f"{sect}.{key}", f"must be one of {', '.join(map(repr, choices))}, got {v!r}"
+            )
+        return str(v)
 
     def strings(
         self, t: dict[str, Any], sect: str, key: str, default: list[str], nonempty: bool = False

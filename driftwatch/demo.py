@@ -162,9 +162,9 @@ def run_demo(workdir: Path) -> int:
     from rich.console import Console
 
     from driftwatch.config import load_config
+    from driftwatch.datadir import open_store
     from driftwatch.report import print_report
     from driftwatch.scan import run_scan
-    from driftwatch.store import Store
 
     console = Console(highlight=False, soft_wrap=True)
     with MotoServer(log_path=None) as moto:
@@ -176,7 +176,7 @@ def run_demo(workdir: Path) -> int:
         )
         console.print(f"[bold]3.[/] driftwatch scan --config {cfg_path}\n")
         cfg = load_config(cfg_path)
-        result = run_scan(cfg, Store(cfg.storage.path))
+        result = run_scan(cfg, open_store(cfg))
         print_report(result, console)
     console.print(
         f"\nHistory is in {cfg.storage.path}. Next: the quick start in README.md "

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from driftwatch.errors import LockError
+from driftwatch.filemodes import FILE_MODE, make_private_dirs
 
 LOCK_FILE = "scan.lock"
 
@@ -24,9 +25,10 @@ LOCK_FILE = "scan.lock"
 @contextmanager
 def data_dir_lock(data_dir: Path, wait_s: float = 0.0, poll_s: float = 0.2) -> Iterator[None]:
     """Hold the data directory's lock, waiting up to `wait_s` seconds for it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(data_dir)
     path = data_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
     try:
         _acquire(fd, path, wait_s, poll_s)
         _write_holder(fd)

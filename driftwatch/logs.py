@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
 from pathlib import Path
 
+from driftwatch.filemodes import FILE_MODE, make_private_dirs
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file, the ones rotation creates included, is 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode through O_CREAT
+        return open(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
 
 
 def log_to_file(path: Path) -> None:
@@ -15,9 +27,8 @@ def log_to_file(path: Path) -> None:
     root = logging.getLogger("driftwatch")
     if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5)
+    make_private_dirs(path.parent)
+    handler = PrivateRotatingFileHandler(path, maxBytes=10_000_000, backupCount=5)
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.INFO)

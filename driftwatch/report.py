@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import OPEN, Resolved
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult
+from driftwatch.terminal import escape  # rich's escape, control characters made visible
 
 _TITLES = {
     Kind.MODIFIED: "Modified",
@@ -61,6 +61,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "api_calls": result.api_calls,
             "declared": result.declared,
             "stored": result.lifecycle is not None,
+            "stale_source": result.stale_source,
         },
         "summary": result.summary,
         "drifts": drifts,
@@ -145,6 +146,11 @@ def print_report(result: ScanResult, console: Console) -> None:
     for message, where in _grouped_errors(result).items():
         label = "internal error" if message.startswith("internal error") else "scope error"
         console.print(f"[red]{label}[/] {escape(', '.join(where))}: {escape(message)}")
+    if result.stale_source:
+        console.print(
+            f"[yellow]stale source[/]: {escape(result.stale_source)}; this scan read the last "
+            f"fetched commit {(result.commit or '')[:12]}, not the branch's latest"
+        )
     console.print(_summary_line(result))
 
 

@@ -14,7 +14,8 @@ import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
 from driftwatch.aws import AwsSessions
 from driftwatch.collect import Collected, Collection, Progress, ScopePlan
 from driftwatch.config import Config, IgnoreRule
-from driftwatch.declared.git import GitSource
+from driftwatch.datadir import prepare_data_dir
+from driftwatch.declared.git import Fetched, GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
@@ -57,6 +58,7 @@ class ScanResult:
     api_calls: int = 0
     duration_s: float = 0.0
     pruned: PruneCounts | None = None
+    stale_source: str | None = None  # the Git fetch error, when `commit` is the last fetched one
 
     def count(self, kind: Kind) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -91,15 +93,15 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load_declared(cfg: Config) -> tuple[str, list[DeclaredResource]]:
-    """Fetch Git and parse manifests at the fetched commit."""
+def load_declared(cfg: Config) -> tuple[Fetched, list[DeclaredResource]]:
+    """Fetch Git and parse manifests at the fetched (or, if stale, last fetched) commit."""
     source = GitSource(cfg.git, cfg.storage.data_dir)
-    commit = source.fetch()
+    fetched = source.fetch()
     try:
         cache = ParseCache(cfg.storage.data_dir / "manifest-cache.json")
-        return commit, parse_manifests(source.files(commit, SUFFIXES), cfg, cache)
+        return fetched, parse_manifests(source.files(fetched.commit, SUFFIXES), cfg, cache)
     except DriftwatchError as exc:
-        exc.commit = commit  # type: ignore[attr-defined]
+        exc.commit = fetched.commit  # type: ignore[attr-defined]
         raise
 
 
@@ -286,8 +288,9 @@ def run_scan(
     `failed`; a scan that cannot finish is recorded as failed and the error re-raised.
     """
     check_types(cfg)
-    with data_dir_lock(cfg.storage.data_dir, wait_s):
-        secret_key = load_or_create_key(cfg.storage.data_dir)
+    data_dir = prepare_data_dir(cfg)
+    with data_dir_lock(data_dir, wait_s):
+        secret_key = load_or_create_key(data_dir)
         if store is None:
             return _scan(cfg, None, None, on_progress, allow_declared_drop, secret_key)
         store.check()
@@ -319,7 +322,8 @@ def _scan(
     secret_key: bytes,
 ) -> ScanResult:
     started, t0 = now_iso(), time.monotonic()
-    commit, declared = load_declared(cfg)
+    fetched, declared = load_declared(cfg)
+    commit = fetched.commit
     if store is not None and not allow_declared_drop:
         try:
             check_declared_drop(cfg, store, len(declared), commit)
@@ -351,6 +355,7 @@ def _scan(
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
         hidden=hidden,
         unused_rules=unused_rules(cfg.ignore, today, declared, cov, hidden),
+        stale_source=fetched.stale_error,
     )
     if store is not None and scan_id is not None:
         result.lifecycle = store.persist_scan(

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from driftwatch.errors import StoreError
+from driftwatch.filemodes import FILE_MODE, make_private_dirs, private_file
 
 KEY_FILE = "secret.key"
 
@@ -16,6 +17,7 @@ def load_or_create_key(data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE
     try:
         if path.exists():
+            private_file(path)
             key = path.read_bytes()
             if len(key) != 32:
                 raise StoreError(
@@ -23,10 +25,11 @@ def load_or_create_key(data_dir: Path) -> bytes:
                     "delete it to create a new one"
                 )
             return key
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(data_dir)
         key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(fd, FILE_MODE)
             f.write(key)
         return key
     except OSError as exc:

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from driftwatch.errors import DriftwatchError
 from driftwatch.store import Store
+from driftwatch.terminal import escape, printable
 
 _DRIFT_FIELDS = (
     "fingerprint",
@@ -48,7 +48,7 @@ def print_drifts(rows: list[dict[str, Any]], console: Console) -> None:
     for r in rows:
         table.add_row(
             *(
-                Text(str(v))
+                Text(printable(str(v)))
                 for v in (
                     r["kind"],
                     r["type"],

@@ -80,3 +80,22 @@ def test_the_same_error_in_many_scopes_is_one_line(
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith("scope error")]
     assert len(lines) == 1 and "NoCredentials" in lines[0]
     assert "default/global/aws_iam_role" in lines[0] and "aws_s3_bucket" in lines[0]
+
+
+def test_aws_endpoint_url_from_the_environment_is_honoured(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    """docs/configuration.md: with `aws.endpoint_url` empty, boto3's AWS_ENDPOINT_URL applies."""
+    aws.client("s3").create_bucket(Bucket="logs")
+    aws.client("iam").create_role(RoleName="app", AssumeRolePolicyDocument="{}")
+    repo.declare(
+        {"type": "aws_s3_bucket", "id": "logs", "spec": {"versioning": "Enabled"}},
+        {"type": "aws_iam_role", "id": "app", "spec": {}},
+    )
+    cfg = write_config(tmp_path, "", repo.path, extra="[scan]\nunmanaged = false\n")
+    cfg.write_text(cfg.read_text().replace('endpoint_url = ""', ""))
+    run = run_cli(
+        "scan", "--config", str(cfg), "--format", "json", env={"AWS_ENDPOINT_URL": aws.url}
+    )
+    assert run.code == 2, run.stderr  # found in moto: versioning drifts, the role is in sync
+    assert run.doc["summary"]["modified"] == 1 and run.doc["summary"]["in_sync"] == 1

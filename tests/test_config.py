@@ -27,6 +27,16 @@ def test_defaults(tmp_path: Path) -> None:
     assert cfg.storage.path == tmp_path / "driftwatch.db"
     assert cfg.storage.data_dir == tmp_path / ".driftwatch"
     assert cfg.scan.unmanaged is True and cfg.ignore == ()
+    assert cfg.git.on_fetch_error == "fail"
+
+
+def test_on_fetch_error_is_fail_or_use_last(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "[git]\nurl = 'x'\non_fetch_error = 'use_last'\n"))
+    assert cfg.git.on_fetch_error == "use_last"
+    with pytest.raises(
+        ConfigError, match=r"\[git.on_fetch_error\]: must be one of 'fail', 'use_last'"
+    ):
+        load_config(write(tmp_path, "[git]\nurl = 'x'\non_fetch_error = 'retry'\n"))
 
 
 def test_example_config_parses() -> None:

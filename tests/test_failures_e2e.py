@@ -206,6 +206,23 @@ INVALID = {
         "type: aws_iam_role\nid: a\nregion: us-east-1\n",
         "declared/bad.yaml:3: aws_iam_role is global",
     ),
+    "region-not-watched": (
+        "declared/bad.yaml",
+        "type: aws_s3_bucket\nid: a\nregion: eu-west-1\n",
+        "declared/bad.yaml:3: region 'eu-west-1' is not watched by account 'default'",
+    ),
+    "global-on-regional": (
+        "declared/bad.yaml",
+        "type: aws_s3_bucket\nid: a\nregion: global\n",
+        "declared/bad.yaml:3: aws_s3_bucket is regional; 'global' is only for global types",
+    ),
+    "bad-rule-at-its-line": (
+        "declared/bad.yaml",
+        "type: aws_security_group\nid: web\nspec:\n  ingress:\n"
+        "    - {protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [10.0.0.0/8]}\n"
+        "    - {protocol: tcp, from_port: 80, to_port: http, cidr_blocks: [10.0.0.0/8]}\n",
+        "declared/bad.yaml:6: aws_security_group.ingress rule 1 needs an integer to_port",
+    ),
     "not-a-manifest": (
         "declared/ci.yaml",
         "jobs:\n  build: {}\n",
@@ -397,3 +414,21 @@ def test_bad_config_is_one_clear_line(
 def test_missing_config_file(tmp_path: Path) -> None:
     run = run_cli("scan", "--config", str(tmp_path / "nope.toml"))
     assert run.code == 1 and "config file not found" in run.stderr
+
+
+def test_an_html_error_page_becomes_one_line_of_text(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path, proxy: FaultProxy
+) -> None:
+    aws.client("logs").create_log_group(logGroupName="app")
+    repo.declare({"type": "aws_cloudwatch_log_group", "id": "app", "spec": {}})
+    proxy.faults.append(Fault("html500", service="logs"))
+    cfg = write_config(tmp_path, proxy.url, repo.path, extra=NO_UNMANAGED)
+    run = scan(cfg)
+    [nc] = run.findings("not_checked")
+    reason = nc["reason"]
+    assert reason == run.doc["errors"][0]["error"]
+    assert reason.startswith("500: 500 Internal Server Error Internal Server Error The server")
+    assert "<" not in reason and "\n" not in reason and "font-family" not in reason
+    assert len(reason) <= 300
+    table = run_cli("scan", "--config", str(cfg))
+    assert "<title>" not in table.stdout and "scope error" in table.stdout

@@ -19,7 +19,7 @@ def test_reads_at_the_fetched_commit_without_checkout(tmp_path: Path) -> None:
     repo.write("declared/notes.txt", "x\n")
     sha = repo.commit()
     src = GitSource(GitConfig(url=str(repo.path), path="declared"), tmp_path / "cache")
-    assert src.fetch() == sha
+    assert src.fetch().commit == sha
     assert [p for p, _ in src.files(sha, (".yaml",))] == ["declared/a.yaml"]
     assert not (src.cache / "declared").exists()  # bare: nothing checked out
 
@@ -29,7 +29,7 @@ def test_git_path_may_itself_be_in_a_dot_folder(tmp_path: Path) -> None:
     repo.write(".infra/declared/a.yaml", "resources: []\n")
     sha = repo.commit()
     src = GitSource(GitConfig(url=str(repo.path), path=".infra/declared"), tmp_path / "cache")
-    assert [p for p, _ in src.files(src.fetch(), (".yaml",))] == [".infra/declared/a.yaml"]
+    assert [p for p, _ in src.files(src.fetch().commit, (".yaml",))] == [".infra/declared/a.yaml"]
     assert sha
 
 
@@ -39,7 +39,7 @@ def test_missing_path_and_branch_are_clear(tmp_path: Path) -> None:
     repo.commit()
     src = GitSource(GitConfig(url=str(repo.path), path="declared"), tmp_path / "cache")
     with pytest.raises(GitSourceError, match=r"path 'declared' .* does not exist"):
-        list(src.files(src.fetch(), (".yaml",)))
+        list(src.files(src.fetch().commit, (".yaml",)))
     bad = GitSource(GitConfig(url=str(repo.path), branch="nope"), tmp_path / "cache")
     with pytest.raises(GitSourceError, match="cannot fetch branch 'nope'"):
         bad.fetch()

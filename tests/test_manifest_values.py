@@ -58,7 +58,7 @@ def test_portless_protocol_without_ports_is_valid(cfg: Config) -> None:
 def test_declared_aws_tag(cfg: Config) -> None:
     text = "type: aws_s3_bucket\nid: logs\nspec:\n  tags:\n    aws:cloudformation:stack-name: x\n"
     assert problems(cfg, text) == [
-        "m.yaml:4: aws_s3_bucket.tags tag 'aws:cloudformation:stack-name' uses the reserved "
+        "m.yaml:5: aws_s3_bucket.tags tag 'aws:cloudformation:stack-name' uses the reserved "
         "prefix 'aws:': only AWS sets such tags (CloudFormation, Auto Scaling, ...), they "
         "cannot be declared and driftwatch ignores them on live resources; remove it"
     ]
@@ -82,8 +82,8 @@ resources:
         p: {Statement: {Effect: [Allow], Action: "s3:*"}}
 """
     assert problems(cfg, text) == [
-        "m.yaml:5: aws_iam_policy.policy Statement 0 Action must be a string or a list of "
+        "m.yaml:6: aws_iam_policy.policy Statement 0 Action must be a string or a list of "
         'strings, got [["s3:GetObject"]]',
-        "m.yaml:13: aws_iam_role.inline_policies policy 'p' Statement 0 Effect must be "
+        "m.yaml:14: aws_iam_role.inline_policies policy 'p' Statement 0 Effect must be "
         '"Allow" or "Deny", got ["Allow"]',
     ]

@@ -127,3 +127,107 @@ def test_parse_cache_keeps_other_configs_entries_within_a_cap(tmp_path) -> None:
     fourth.put("d", [])
     fourth.save()  # this run's entry, then the most recent older one
     assert set(ParseCache(path)._old) == {"c", "d"}
+
+
+@pytest.fixture
+def two_accounts(tmp_path: Path):
+    path = tmp_path / "two.toml"
+    path.write_text(
+        "[git]\nurl = 'x'\n[aws]\nregions = ['us-east-1']\n"
+        "[[aws.accounts]]\nname = 'prod'\n"
+        "[[aws.accounts]]\nname = 'eu'\nregions = ['eu-west-1', 'eu-central-1']\n"
+    )
+    return load_config(path)
+
+
+def test_region_defaults_to_the_accounts_first_region(two_accounts) -> None:
+    prod, eu = parse(
+        two_accounts,
+        a="resources:\n  - {type: aws_s3_bucket, id: a}\n"
+        "  - {type: aws_s3_bucket, id: b, account: eu}\n",
+    )
+    assert (prod.account, prod.region) == ("prod", "us-east-1")
+    assert (eu.account, eu.region) == ("eu", "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    "entry,expected",
+    [
+        (
+            "region: eu-west-1\n",
+            "a.yaml:4: region 'eu-west-1' is not watched by account 'prod' (regions: us-east-1)",
+        ),
+        ("region: global\n", "a.yaml:4: aws_s3_bucket is regional; 'global' is only for"),
+        ("region: [us-east-1]\n", "a.yaml:4: `region` must be a region name"),
+    ],
+)
+def test_region_must_be_one_the_account_watches(two_accounts, entry: str, expected: str) -> None:
+    with pytest.raises(ManifestError) as err:
+        parse(two_accounts, a="type: aws_s3_bucket\nid: x\naccount: prod\n" + entry)
+    assert err.value.problems[0].startswith(expected), err.value.problems
+
+
+def test_a_bad_list_item_is_reported_at_its_own_line(cfg) -> None:
+    text = (
+        "type: aws_security_group\n"  # 1
+        "id: web\n"
+        "spec:\n"
+        "  ingress:\n"  # 4
+        "    - {protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: [0.0.0.0/0]}\n"
+        "    - protocol: tcp\n"  # 6
+        "      from_port: 22\n"
+        "      to_port: ssh\n"
+        "      cidr_blocks: [10.0.0.0/8]\n"
+        "  tags:\n"  # 10
+        "    team: web\n"
+        "    owner: {name: x}\n"  # 12
+    )
+    with pytest.raises(ManifestError) as err:
+        parse(cfg, a=text)
+    lines = sorted(p.split(":")[1] for p in err.value.problems)
+    assert lines == ["12", "6"], err.value.problems
+    assert "aws_security_group.ingress rule 1 needs an integer to_port" in err.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "text,line,found",
+    [
+        ("type: aws_s3_bucket\nid: a\nspec:\n  tags: &t {a: b}\n", 4, "'&t'"),
+        (
+            "resources:\n  - type: aws_s3_bucket\n    id: a\n"
+            "  - type: aws_s3_bucket\n    id: b\n    spec:\n      <<: *base\n",
+            7,
+            "'*base'",
+        ),
+    ],
+)
+def test_anchors_and_aliases_are_refused_at_their_line(
+    cfg, text: str, line: int, found: str
+) -> None:
+    with pytest.raises(ManifestError) as err:
+        parse(cfg, a=text)
+    [problem] = err.value.problems
+    assert problem.startswith(f"a.yaml:{line}: YAML anchor or alias {found} found"), problem
+    assert "write the value out in full" in problem
+
+
+def test_alias_bomb_costs_no_time_or_memory(cfg) -> None:
+    import time
+    import tracemalloc
+
+    from support.hostile import alias_bomb
+
+    tracemalloc.start()
+    start = time.monotonic()
+    with pytest.raises(ManifestError, match=r"a\.yaml:5: YAML anchor or alias '&l0'"):
+        parse(cfg, a=alias_bomb(levels=8))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.monotonic() - start < 1 and peak < 5_000_000, peak
+
+
+def test_absurd_nesting_is_a_located_error_not_a_crash(cfg) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(ManifestError) as err:
+        parse(cfg, a=f"type: aws_s3_bucket\nid: a\nspec:\n  policy: {deep}\n")
+    assert err.value.problems[0].startswith("a.yaml:4: nested more than 64 levels deep")

@@ -17,10 +17,12 @@ def test_wheel_ships_templates_static_and_entry_point(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    [wheel] = tmp_path.glob("driftwatch-*.whl")
+    [wheel] = tmp_path.glob("driftwatch_aws-*.whl")  # the distribution is driftwatch-aws
     names = zipfile.ZipFile(wheel).namelist()
     assert "driftwatch/templates/base.html" in names
     assert "driftwatch/static/driftwatch.css" in names
     assert "driftwatch/collectors/s3.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "driftwatch = driftwatch.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    assert "\nName: driftwatch-aws\n" in zipfile.ZipFile(wheel).read(metadata).decode()

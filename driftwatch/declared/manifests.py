@@ -5,20 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import ruamel.yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 
-from driftwatch.config import Config
+from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
+from driftwatch.filemodes import make_private_dirs, write_private
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
 from driftwatch.registry import collectors
+from driftwatch.schema import AttrKind
 
 SUFFIXES = (".yaml", ".yml", ".json")
 _RESOURCE_KEYS = {"type", "id", "region", "account", "spec", "ignore"}
@@ -62,20 +65,31 @@ def _parse_file(
     found = []
     entries = _entries(path, data, found)
     out = [r for item, line in entries if (r := _resource(item, path, line, cfg, found))]
-    if cache is not None and not found:  # only files that were entirely valid
+    # Only files that were entirely valid, and without secret values (kept out of the cache).
+    if cache is not None and not found and not _declares_secret(out):
         cache.put(digest, [(plain(item), line) for item, line in entries])
     problems += found
     return out
 
 
+def _declares_secret(resources: list[DeclaredResource]) -> bool:
+    """True when a resource declares an attribute whose values are secrets (SecretMap)."""
+    return any(
+        collectors.get(r.type).attributes[key].kind.secret for r in resources for key in r.spec
+    )
+
+
 class ParseCache:
-    """Parsed manifest entries by content digest, in a JSON file under the data directory.
+    """Parsed manifest entries by content digest, in a 0600 JSON file in the data directory.
+
+    Files that declare secret attribute values (Lambda `environment`) are never
+    cached: the file would hold those values in plain text.
 
     The round-trip YAML parse that gives file:line costs ~1.5 ms a resource and most
     files are unchanged between scans; validation always runs again on cached entries.
     """
 
-    VERSION = f"1/{ruamel.yaml.__version__}"
+    VERSION = f"2/{ruamel.yaml.__version__}"  # 2: no file declaring a secret is cached
     MAX_FILES = 20_000
 
     def __init__(self, path: Path) -> None:
@@ -110,20 +124,59 @@ class ParseCache:
         merged = dict(older[len(older) - room :] if room else [])
         merged.update(self._new)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": self.VERSION, "entries": merged}))
-            os.replace(tmp, self.path)
+            make_private_dirs(self.path.parent)
+            doc = {"version": self.VERSION, "entries": merged}
+            write_private(self.path, json.dumps(doc).encode())
         except OSError:
             pass  # a cache that cannot be written only costs time on the next scan
 
 
-def _entries(path: str, data: bytes, problems: list[str]) -> list[tuple[Any, int]]:
+MAX_DEPTH = 64  # manifests nest about 12 deep; far deeper is hostile or broken input
+
+
+class _RejectedNode(ComposerError):
+    """An anchor or alias: expanding aliases lets a few hundred bytes become gigabytes."""
+
+
+class _NoAliasComposer(Composer):
+    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = "*" if isinstance(event, AliasEvent) else "&"
+            raise _RejectedNode(
+                None,
+                None,
+                f"YAML anchor or alias '{mark}{event.anchor}' found; anchors and aliases "
+                "are not supported in manifests (they can expand without bound): "
+                "write the value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Composer = _NoAliasComposer
+    yaml.max_depth = MAX_DEPTH
+    return yaml
+
+
+def _entries(path: str, data: bytes, problems: list[str]) -> list[tuple[Any, int]]:
     try:
-        doc = yaml.load(data.decode("utf-8"))
+        doc = _yaml().load(data.decode("utf-8"))
     except UnicodeDecodeError:
         problems.append(f"{path}: not UTF-8 text")
+        return []
+    except _RejectedNode as exc:
+        problems.append(f"{path}:{exc.problem_mark.line + 1}: {exc.problem}")
+        return []
+    except MaxDepthExceededError as exc:
+        problems.append(
+            f"{path}:{exc.problem_mark.line + 1}: nested more than {MAX_DEPTH} levels deep; "
+            "a manifest never needs that many: check the brackets and indentation"
+        )
         return []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -180,7 +233,7 @@ def _resource(
         problems.append(f"{where}: `id` must be a non-empty string")
     collector = collectors.get(rtype)
     account = _account(item, path, cfg, problems)
-    region = _region(item, path, collector.is_global, cfg, problems)
+    region = _region(item, path, collector.is_global, cfg.aws.account(account), problems)
     spec = item.get("spec", {})
     if not isinstance(spec, dict):
         problems.append(f"{path}:{_line(item, 'spec')}: `spec` must be a mapping")
@@ -195,7 +248,8 @@ def _resource(
             continue
         problem = attr.kind.check(plain(value))
         if problem:
-            problems.append(f"{path}:{_line(spec, key)}: {rtype}.{key} {problem}")
+            line = _bad_item_line(attr.kind, value, _line(spec, key))
+            problems.append(f"{path}:{line}: {rtype}.{key} {problem}")
     ignore = item.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
         problems.append(f"{path}:{_line(item, 'ignore')}: `ignore` must be a list of path globs")
@@ -226,21 +280,40 @@ def _account(item: dict[str, Any], path: str, cfg: Config, problems: list[str]) 
 
 
 def _region(
-    item: dict[str, Any], path: str, is_global: bool, cfg: Config, problems: list[str]
+    item: dict[str, Any],
+    path: str,
+    is_global: bool,
+    account: AccountConfig | None,
+    problems: list[str],
 ) -> str:
+    """The declared region, or the account's first; it must be one the account watches."""
     region = item.get("region")
+    where = f"{path}:{_line(item, 'region')}"
     if is_global:
         if region not in (None, GLOBAL_REGION):
             problems.append(
-                f"{path}:{_line(item, 'region')}: {item['type']} is global; "
-                f"remove `region` (or set it to {GLOBAL_REGION!r})"
+                f"{where}: {item['type']} is global; remove `region` (or set it to "
+                f"{GLOBAL_REGION!r})"
             )
         return GLOBAL_REGION
+    if account is None:  # reported by _account(); nothing to check the region against
+        return "" if region is None else str(region)
     if region is None:
-        return cfg.aws.regions[0]
+        return account.regions[0]
     if not isinstance(region, str) or not region:
-        problems.append(f"{path}:{_line(item, 'region')}: `region` must be a region name")
+        problems.append(f"{where}: `region` must be a region name, e.g. {account.regions[0]!r}")
         return ""
+    if region == GLOBAL_REGION:
+        problems.append(
+            f"{where}: {item['type']} is regional; {GLOBAL_REGION!r} is only for global types "
+            f"(IAM); set one of account {account.name!r}'s regions: {', '.join(account.regions)}"
+        )
+    elif region not in account.regions:
+        problems.append(
+            f"{where}: region {region!r} is not watched by account {account.name!r} "
+            f"(regions: {', '.join(account.regions)}); add it to that account's `regions` "
+            "in the config, or fix `region`"
+        )
     return region
 
 
@@ -291,6 +364,19 @@ def _line(node: Any, key: Any = None) -> int:
         return int(node.lc.line) + 1
     except (AttributeError, KeyError, TypeError):
         return 1
+
+
+def _bad_item_line(kind: AttrKind, value: Any, default: int) -> int:
+    """The line of the first list item or mapping entry that fails the check on its own."""
+    if isinstance(value, CommentedSeq):
+        for i, item in enumerate(value):
+            if kind.check([plain(item)]):
+                return _item_line(value, i)
+    elif isinstance(value, CommentedMap):
+        for key, item in value.items():
+            if kind.check({str(key): plain(item)}):
+                return _line(value, key)
+    return default
 
 
 def _item_line(seq: Any, index: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from driftwatch.store.persist import (
 )
 from driftwatch.store.prune import PruneCounts, prune
 
-__all__ = ["OPEN", "RESOLVED", "PruneCounts", "ScanWrite", "Store", "resource_key"]
+__all__ = ["OPEN", "RESOLVED", "PruneCounts", "ScanWrite", "Store", "open_problem", "resource_key"]
 
 INTERRUPTED = "interrupted: the process running this scan ended before it finished"
 
@@ -37,7 +38,7 @@ class Store:
             self.db.enable_wal()
             migrations.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(_open_problem(self.path, exc)) from None
+            raise StoreError(open_problem(self.path, exc)) from None
 
     def close(self) -> None:
         self.db.close()
@@ -59,7 +60,7 @@ class Store:
         except _RollBack:
             return
         except sqlite3.Error as exc:
-            raise StoreError(_open_problem(self.path, exc)) from None
+            raise StoreError(open_problem(self.path, exc)) from None
 
     # --- scans ---------------------------------------------------------------------------
 
@@ -234,9 +235,14 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _open_problem(path: Path, exc: BaseException) -> str:
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def open_problem(path: Path, exc: BaseException) -> str:
+    """One line saying what is wrong with the database file, and what to do."""
     text = str(exc)
-    if "readonly" in text.replace("-", "").replace(" ", "") or "read-only" in text:
+    readonly = "readonly" in text.replace("-", "").replace(" ", "") or "read-only" in text
+    if readonly or (isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE):
         return (
             f"database {path} is read-only ({text}); driftwatch writes every scan: give the "
             "user running it write access to the file and its folder"

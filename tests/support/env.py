@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,6 +145,34 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> Run:
         timeout=300,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class Measured:
+    run: Run
+    seconds: float
+    max_rss_mb: float
+
+
+def run_cli_measured(*args: str, memory_cap_mb: int = 3000) -> Measured:
+    """Run `driftwatch` in a child process; its wall time and peak RSS (from wait4)."""
+    cap = memory_cap_mb * 1024 * 1024
+
+    def limit() -> None:  # a regression must fail the test, not exhaust the machine
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "driftwatch", *args], stdout=out, stderr=err, preexec_fn=limit
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        run = Run(proc.returncode, out.read(), err.read())
+    return Measured(run, seconds, usage.ru_maxrss / 1024)  # Linux: ru_maxrss is in KiB
 
 
 def scan(config: Path, *extra: str) -> Run:

@@ -14,12 +14,28 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+HTML_500 = (
+    """<!doctype html>
+<html lang=en>
+<title>500 Internal Server Error</title>
+<style>body { font-family: sans-serif }</style>
+<h1>Internal Server Error</h1>
+<p>The server encountered an internal error and was unable to complete your request.
+   Either the server is overloaded or there is an error in the application.</p>
+"""
+    + "<!-- padding -->\n" * 200
+)
+
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
 @dataclass
 class Fault:
-    """Match on region/service/action (None matches any); `kind` is deny | throttle | drop."""
+    """Match on region/service/action (None matches any).
+
+    `kind` is deny | throttle | drop | html500 (a web server's HTML error page, as
+    moto and proxies send when they fail).
+    """
 
     kind: str
     region: str | None = None
@@ -58,7 +74,10 @@ class FaultProxy:
                         self.close_connection = True
                         self.connection.close()
                         return
-                    self._error(fault)
+                    if fault.kind == "html500":
+                        self._html_page()
+                    else:
+                        self._error(fault)
                     return
                 conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
@@ -97,6 +116,14 @@ class FaultProxy:
                 data = xml.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _html_page(self) -> None:
+                data = HTML_500.encode()
+                self.send_response(500)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
