@@ -371,6 +371,7 @@ def _scan(
                 declared=len(declared),
                 api_calls=result.api_calls,
                 duration_s=result.duration_s,
+                stale_source=result.stale_source,
                 ignore_rules=rule_statuses(cfg.ignore, today, result.unused_rules),
                 hidden=hidden,
             )

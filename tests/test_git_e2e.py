@@ -11,6 +11,8 @@ import pytest
 from support.env import Aws, ManifestRepo, run_cli, scan, write_config
 from support.gitserver import AuthGitServer, argv_recording_git
 
+from driftwatch.store import Store
+
 NO_UNMANAGED = "[scan]\nunmanaged = false\n"
 TOKEN = "s3cr3t/T0k@n"  # needs percent-encoding in a URL; git must get it decoded
 
@@ -106,6 +108,8 @@ def test_use_last_scans_the_last_fetched_commit_and_says_so(
     reason = stale.doc["scan"]["stale_source"]
     assert reason.startswith("cannot fetch branch 'main' from file://") and "fatal:" in reason
     assert stale.drift("aws_s3_bucket", "logs")["kind"] == "modified"
+    stored = Store(tmp_path / "state" / "driftwatch.db").scan(stale.doc["scan"]["id"])
+    assert stored is not None and stored["stale_source"] == reason  # for the dashboard
     table = run_cli("scan", "--config", str(cfg))
     assert "stale source: cannot fetch branch 'main'" in table.stdout
     assert f"last fetched commit {sha[:12]}" in table.stdout

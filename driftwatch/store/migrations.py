@@ -191,3 +191,9 @@ def m004_ignore_rules_and_hits(db: Database) -> None:
         foreign_keys=[("scan_id", "scans", "id")],
     )
     db.table("ignore_hits").create_index(["scan_id", "rule_index"])
+
+
+@migrations()
+def m005_scan_stale_source(db: Database) -> None:
+    """The Git fetch error of a scan that read the last fetched commit (on_fetch_error)."""
+    db.table("scans").add_column("stale_source", str)

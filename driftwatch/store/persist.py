@@ -54,6 +54,7 @@ class ScanWrite:
     declared: int
     api_calls: int = 0
     duration_s: float = 0.0
+    stale_source: str | None = None  # the Git fetch error when the last fetched commit was read
     ignore_rules: Sequence[tuple[IgnoreRule, str]] = ()  # each rule and its status
     hidden: Sequence[Hidden] = ()  # what the rules hid
 
@@ -72,7 +73,7 @@ def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
         counts[f.kind.value] += 1
     conn.execute(
         "UPDATE scans SET finished_at = ?, status = ?, commit_sha = ?, duration_s = ?, "
-        "api_calls = ?, declared = ?, error = NULL, "
+        "api_calls = ?, declared = ?, stale_source = ?, error = NULL, "
         + ", ".join(f"{k} = ?" for k in _COUNTED)
         + " WHERE id = ?",
         [
@@ -82,6 +83,7 @@ def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
             w.duration_s,
             w.api_calls,
             w.declared,
+            w.stale_source,
             *counts.values(),
             w.scan_id,
         ],
