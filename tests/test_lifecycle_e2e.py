@@ -34,14 +34,19 @@ def cli(cfg: Path, *args: str) -> Run:
     return run_cli(*args, "--config", str(cfg))
 
 
+def drifting_buckets(aws: Aws, repo: ManifestRepo, tmp_path: Path, *names: str) -> Path:
+    """Live buckets without versioning, declared with it (each drifts); unmanaged off."""
+    for name in names:
+        aws.client("s3").create_bucket(Bucket=name)
+    repo.declare(*(bucket(n) for n in names))
+    return write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+
+
 def test_transitions_and_resolutions_are_in_json_and_table(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
     s3 = aws.client("s3")
-    for name in ("logs", "data"):
-        s3.create_bucket(Bucket=name)
-    repo.declare(bucket("logs"), bucket("data"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "logs", "data")
     first = scan(cfg)
     assert {d["id"]: d["transition"] for d in first.doc["drifts"]} == {"logs": "new", "data": "new"}
     second = scan(cfg)
@@ -66,11 +71,7 @@ def test_transitions_and_resolutions_are_in_json_and_table(
 def test_removed_declaration_resolves_when_its_scope_is_not_watched(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
-    s3 = aws.client("s3")
-    for name in ("logs", "data"):
-        s3.create_bucket(Bucket=name)
-    repo.declare(bucket("logs"), bucket("data"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "logs", "data")
     assert scan(cfg).code == 2
 
     repo.declare(bucket("data"))  # "logs" is no longer declared anywhere
@@ -229,9 +230,7 @@ def test_corrupt_database_is_one_line_up_front(
 def test_a_second_scan_waits_or_refuses_naming_the_holder(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
-    aws.client("s3").create_bucket(Bucket="logs")
-    repo.declare(bucket("logs"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "logs")
     data_dir = tmp_path / "state" / ".driftwatch"
     with data_dir_lock(data_dir):
         refused = scan(cfg)
@@ -262,9 +261,7 @@ def test_concurrent_scans_after_a_new_commit_all_succeed(
 def test_collector_bug_is_an_internal_error_not_access_denied(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
-    aws.client("s3").create_bucket(Bucket="logs")
-    repo.declare(bucket("logs"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "logs")
     # The real CLI, with the S3 listing broken the way a collector bug would break it.
     code = (
         "import sys, driftwatch.collectors.s3 as m\n"
@@ -291,9 +288,7 @@ def test_collector_bug_is_an_internal_error_not_access_denied(
 
 def test_drifts_and_history_read_the_store(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
     s3 = aws.client("s3")
-    s3.create_bucket(Bucket="logs")
-    repo.declare(bucket("logs"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "logs")
     scan(cfg)
     s3.put_bucket_versioning(Bucket="logs", VersioningConfiguration={"Status": "Enabled"})
     scan(cfg)
@@ -326,10 +321,7 @@ def test_prune_keeps_open_drifts_and_dry_run_changes_nothing(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
     s3 = aws.client("s3")
-    for name in ("open-one", "fixed-one"):
-        s3.create_bucket(Bucket=name)
-    repo.declare(bucket("open-one"), bucket("fixed-one"))
-    cfg = write_config(tmp_path, aws.url, repo.path, extra=NO_UNMANAGED)
+    cfg = drifting_buckets(aws, repo, tmp_path, "open-one", "fixed-one")
     scan(cfg)
     s3.put_bucket_versioning(Bucket="fixed-one", VersioningConfiguration={"Status": "Enabled"})
     scan(cfg)
