@@ -159,7 +159,7 @@ def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.execute("DELETE FROM scan_resources")
     conn.executemany(
         "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        sorted(_resource_rows(w.findings)),  # key order, as for scan_drifts
+        _resource_rows(w.findings),
     )
     params = {"scan": w.scan_id, "at": w.finished_at}
     conn.execute(_NEW_SNAPSHOTS, params)
