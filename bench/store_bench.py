@@ -160,6 +160,14 @@ def fill_history(path: Path, resolved: int, events: int) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")
+    # Bulk load without the secondary indexes, then build them once (sorted): much
+    # faster than maintaining them row by row. The schema ends up exactly the same.
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('drifts', 'drift_events')"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX [{name}]")
     old = "2026-06-01T00:00:00Z"
     changes = json.dumps([{"declared": "platform", "live": "data", "path": "tags.team"}])
     conn.execute("INSERT INTO scans (id, started_at, finished_at, status) VALUES (1, ?, ?, 'ok')",
@@ -199,6 +207,8 @@ def fill_history(path: Path, resolved: int, events: int) -> None:
         if len(rows) == 100_000:
             _insert_events(conn, rows)
     _insert_events(conn, rows)
+    for _, sql in indexes:
+        conn.execute(sql)
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
