@@ -177,3 +177,24 @@ def test_an_unreadable_state_makes_the_scan_partial(aws: Aws, tmp_path: Path) ->
     assert unmanaged and not [d for d in unmanaged if d["account"] == "dev"]
     assert run.drift("aws_s3_bucket", "logs")["kind"] == "modified"  # the rest still compared
     assert json.dumps(doc).count(SECRET) == 0
+
+
+def test_declared_lists_origin_and_why(aws: Aws, tmp_path: Path) -> None:
+    seed(aws)
+    run = run_cli("declared", "--config", str(config(tmp_path, aws)), "--format", "json")
+    assert run.code == 0, run.stderr
+    doc = run.doc
+    res = {(r["type"], r["id"]): r for r in doc["resources"]}
+    sg = next(r for (t, _), r in res.items() if t == "aws_security_group")
+    assert sg["attributes"]["ingress"]["status"] == (
+        "from aws_vpc_security_group_ingress_rule.https"
+    )
+    assert sg["attributes"]["egress"]["status"].startswith("skipped: Optional+Computed")
+    role = res[("aws_iam_role", "app")]["attributes"]
+    assert role["description"]["status"].startswith("skipped: marked sensitive")
+    env = res[("aws_lambda_function", "worker")]["attributes"]["environment"]
+    assert env["value"] == {"DB_PASSWORD": "(hidden)"}
+    assert {s["workspace"] for s in doc["states"]} == {"default", "staging"}
+    assert SECRET not in run.stdout
+    table = run_cli("declared", "--config", str(config(tmp_path, aws)), "--source", "nope")
+    assert table.code == 1 and "no [[terraform]] source named 'nope'; known: app" in table.stderr
