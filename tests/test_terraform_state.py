@@ -344,3 +344,22 @@ def test_git_is_optional_with_terraform_sources(tmp_path: Path) -> None:
     assert cfg.git is None and cfg.terraform[0].argv == ("terraform", "state", "pull")
     with pytest.raises(ConfigError, match=r"\[git\]: missing section"):
         config(tmp_path, "[aws]\n")
+
+
+def test_a_held_account_keeps_its_drift_records() -> None:
+    from driftwatch.lifecycle import NO_LONGER_DECLARED, Coverage, StoredDrift, resolution
+    from driftwatch.models import Scope
+
+    drift = StoredDrift("fp", "dev", "us-east-1", "aws_s3_bucket", "a", "missing", "t")
+    cov = Coverage(
+        read=frozenset({Scope("dev", "us-east-1", "aws_s3_bucket")}),
+        regions=frozenset({("dev", "us-east-1")}),
+    )
+    assert resolution(drift, None, cov) == NO_LONGER_DECLARED
+    held = Coverage(read=cov.read, regions=cov.regions, held=frozenset({"dev"}))
+    assert resolution(drift, None, held) is None
+    unmanaged = drift._replace(kind="unmanaged")
+    assert (
+        resolution(unmanaged, None, Coverage(watched=held.read, read=held.read, held=held.held))
+        is None
+    )
