@@ -247,6 +247,31 @@ def demo(workdir: str) -> None:
     run_demo(Path(workdir))
 
 
+@cli.command()
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.option("--source", "source", help="Only this [[terraform]] source (its name).")
+def declared(config_path: str | None, fmt: str, source: str | None) -> None:
+    """Declared resources with their origin: each attribute declared, folded or skipped, and why."""
+    from driftwatch.aws import AwsSessions
+    from driftwatch.scan import load_all
+    from driftwatch.secretkey import load_or_create_key
+    from driftwatch.views import declared_report, print_declared
+
+    cfg = _config(config_path)
+    if source is not None and source not in {t.name for t in cfg.terraform}:
+        known = ", ".join(t.name for t in cfg.terraform) or "(none)"
+        raise DriftwatchError(f"no [[terraform]] source named {source!r}; known: {known}")
+    loaded = load_all(cfg, AwsSessions(cfg.aws), load_or_create_key(cfg.storage.data_dir))
+    report = declared_report(loaded, source)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        print_declared(report, _table_console())
+    if report["failures"]:
+        raise SystemExit(EXIT_ERROR)
+
+
 @cli.command("types")
 def types_cmd() -> None:
     """List the supported resource types with their identity and attributes."""

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -119,14 +120,48 @@ class IgnoreRule:
         return kind != Kind.MODIFIED and self.kind == kind and self.selects(rtype, rid)
 
 
+TERRAFORM_SCHEMES = ("s3", "git", "file", "cmd")
+
+
+@dataclass(frozen=True)
+class TerraformConfig:
+    """One `[[terraform]]` state source: where its state is read, and whose resources it holds.
+
+    `location` is what follows the scheme: `bucket/key` for s3, a path for git and
+    file; `argv` is the command for cmd. `account` is the account of its resources;
+    `state_account` the account whose credentials read an s3 state (None: base).
+    """
+
+    name: str
+    scheme: str
+    location: str
+    account: str
+    key: str  # where it is in the config file: terraform[i]
+    workspaces: tuple[str, ...] = ("default",)
+    workspace_key_prefix: str = "env:"
+    state_account: str | None = None
+    trust_computed: bool = False
+    argv: tuple[str, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        """The `from` value as written (s3://bucket/key, git:PATH, file:PATH, cmd:ARGV)."""
+        if self.scheme == "s3":
+            return f"s3://{self.location}"
+        if self.scheme == "cmd":
+            return "cmd:" + shlex.join(self.argv)
+        return f"{self.scheme}:{self.location}"
+
+
 @dataclass(frozen=True)
 class Config:
     source: Path
-    git: GitConfig
+    git: GitConfig | None
     aws: AwsConfig
     storage: StorageConfig
     scan: ScanConfig = ScanConfig()
     ignore: tuple[IgnoreRule, ...] = field(default_factory=tuple)
+    terraform: tuple[TerraformConfig, ...] = field(default_factory=tuple)
 
     @property
     def default_account(self) -> str:
@@ -154,17 +189,117 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
     """Validate a parsed TOML document."""
     r = _Reader(str(cfg_path), cfg_path.resolve().parent)
     raw = r.expand_env(raw, "")
-    r.only(raw, "", {"git", "aws", "storage", "scan", "ignore"})
+    r.only(raw, "", {"git", "aws", "storage", "scan", "ignore", "terraform"})
+    aws = _aws(r, r.table(raw, "aws"))
+    terraform = tuple(
+        _terraform(r, item, i, aws) for i, item in enumerate(r.array_of_tables(raw, "terraform"))
+    )
+    _check_terraform(r, terraform, "git" in raw)
     return Config(
         source=cfg_path,
-        git=_git(r, r.table(raw, "git", required=True)),
-        aws=_aws(r, r.table(raw, "aws")),
+        # [git] manifests are optional when Terraform state declares the resources.
+        git=_git(r, r.table(raw, "git", required=True)) if "git" in raw or not terraform else None,
+        aws=aws,
         storage=_storage(r, r.table(raw, "storage")),
         scan=_scan(r, r.table(raw, "scan")),
         ignore=tuple(
             _ignore(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "ignore"))
         ),
+        terraform=terraform,
     )
+
+
+_TERRAFORM_KEYS = {
+    "name",
+    "from",
+    "workspaces",
+    "workspace_key_prefix",
+    "account",
+    "state_account",
+    "trust_computed",
+}
+
+
+def _terraform(r: _Reader, t: Any, index: int, aws: AwsConfig) -> TerraformConfig:
+    key = f"terraform[{index}]"
+    if not isinstance(t, dict):
+        raise ConfigError(r.file, key, "must be a table ([[terraform]])")
+    r.only(t, key, _TERRAFORM_KEYS)
+    scheme, location, argv = _state_from(r, r.string(t, key, "from", required=True), key)
+    default_ws = ["default"] if scheme != "cmd" else []
+    workspaces = r.strings(t, key, "workspaces", default_ws)
+    if scheme == "cmd" and workspaces:
+        raise r.fail(
+            f"{key}.workspaces",
+            "a cmd: source reads one state from its command's output; remove workspaces "
+            "(add one [[terraform]] per workspace, e.g. with `terraform workspace select`)",
+        )
+    if scheme != "cmd" and not workspaces:
+        raise r.fail(f"{key}.workspaces", 'must name at least one workspace ("default", "*")')
+    return TerraformConfig(
+        name=r.string(t, key, "name", required=True),
+        scheme=scheme,
+        location=location,
+        argv=argv,
+        account=_known_account(r, t, key, "account", aws) or aws.accounts[0].name,
+        state_account=_known_account(r, t, key, "state_account", aws),
+        workspaces=tuple(workspaces),
+        workspace_key_prefix=r.string(t, key, "workspace_key_prefix", "env:", required=False),
+        trust_computed=r.boolean(t, key, "trust_computed", False),
+        key=key,
+    )
+
+
+def _state_from(r: _Reader, value: str, key: str) -> tuple[str, str, tuple[str, ...]]:
+    """`from` → (scheme, location, argv); a clear error for anything else."""
+    if value.startswith("s3://"):
+        bucket, _, obj = value[5:].partition("/")
+        if not bucket or not obj or obj.endswith("/"):
+            raise r.fail(f"{key}.from", f"{value!r} needs a bucket and a key: s3://BUCKET/KEY")
+        return "s3", f"{bucket}/{obj}", ()
+    scheme, sep, rest = value.partition(":")
+    if not sep or scheme not in TERRAFORM_SCHEMES or not rest.strip():
+        raise r.fail(
+            f"{key}.from",
+            f"{value!r} is not a state location; expected s3://BUCKET/KEY, git:PATH "
+            "(in the [git] repository), file:PATH or cmd:COMMAND",
+        )
+    if scheme == "cmd":
+        try:
+            argv = tuple(shlex.split(rest))
+        except ValueError as exc:
+            raise r.fail(f"{key}.from", f"cannot split the command {rest!r}: {exc}") from None
+        return "cmd", "", argv
+    if scheme == "file":
+        path = Path(rest).expanduser()
+        return "file", str(path if path.is_absolute() else r.base / path), ()
+    return scheme, rest.strip("/"), ()
+
+
+def _known_account(
+    r: _Reader, t: dict[str, Any], key: str, name: str, aws: AwsConfig
+) -> str | None:
+    if name not in t:
+        return None
+    value = r.string(t, key, name, required=True)
+    if aws.account(value) is None:
+        known = ", ".join(a.name for a in aws.accounts)
+        raise r.fail(f"{key}.{name}", f"unknown account {value!r}; [[aws.accounts]] names: {known}")
+    return value
+
+
+def _check_terraform(r: _Reader, sources: tuple[TerraformConfig, ...], has_git: bool) -> None:
+    names = [s.name for s in sources]
+    for i, source in enumerate(sources):
+        if names.index(source.name) != i:
+            raise r.fail(
+                f"{source.key}.name", f"terraform source name {source.name!r} is used twice"
+            )
+        if source.scheme == "git" and not has_git:
+            raise r.fail(
+                f"{source.key}.from",
+                "a git: state is read from the [git] repository, and there is no [git] section",
+            )
 
 
 def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:

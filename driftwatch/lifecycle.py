@@ -112,6 +112,7 @@ class Coverage:
     watched: frozenset[Scope] = frozenset()
     regions: frozenset[tuple[str, str]] = frozenset()
     ignored: frozenset[ResourceKey] = frozenset()
+    held: frozenset[str] = frozenset()  # accounts whose declared state was not read whole
 
 
 class Found(NamedTuple):
@@ -203,6 +204,8 @@ def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> s
         if now_seen.kind == Kind.IN_SYNC:
             return IN_SYNC
         return NOW_DECLARED if drift.kind == Kind.UNMANAGED else f"now {now_seen.kind.value}"
+    if drift.account in cov.held:  # part of its declared state is unread: no verdict
+        return None
     if drift.key in cov.ignored:  # read, and now hidden by a rule: no longer reported
         return IGNORED
     if drift.kind == Kind.UNMANAGED:

@@ -60,6 +60,10 @@ class DeclaredResource:
     source: str
     line: int | None = None
     ignore: list[str] = field(default_factory=list)
+    # Terraform: {state, workspace, address, serial, file, line}, and per attribute
+    # how it was declared ("owned", "folded from ADDRESS") or why it was not.
+    declared_by: dict[str, Any] | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def scope(self) -> Scope:
@@ -145,6 +149,7 @@ class Finding:
     reason: str | None = None
     snapshot: dict[str, Any] | None = None
     hidden: list[Hidden] = field(default_factory=list)  # change paths [[ignore]] rules hid
+    declared_by: dict[str, Any] | None = None  # the Terraform state and address, if any
 
     @property
     def scope(self) -> Scope:

@@ -49,3 +49,4 @@ class Registry(Generic[T]):
 
 # The registries themselves. Built-ins register through the same door as extensions.
 collectors: Registry[Any] = Registry("resource type")
+sources: Registry[Any] = Registry("state source")

@@ -43,6 +43,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "region": f.region,
                 "source": f.source,
                 "live_id": f.live_id,
+                "declared_by": f.declared_by,
                 "fingerprint": f.fingerprint,
                 "status": OPEN,
                 "transition": record.transition if record else None,
@@ -62,6 +63,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "declared": result.declared,
             "stored": result.lifecycle is not None,
             "stale_source": result.stale_source,
+            "states": result.states,
         },
         "summary": result.summary,
         "drifts": drifts,
@@ -73,6 +75,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "account": f.account,
                 "region": f.region,
                 "source": f.source,
+                "declared_by": f.declared_by,
                 "reason": f.reason,
             }
             for f in result.findings

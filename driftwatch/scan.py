@@ -16,9 +16,11 @@ from driftwatch.collect import Collected, Collection, Progress, ScopePlan
 from driftwatch.config import Config, IgnoreRule
 from driftwatch.datadir import prepare_data_dir
 from driftwatch.declared.git import Fetched, GitSource
-from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
+from driftwatch.declared.manifests import SUFFIXES, ParseCache, duplicates, parse_manifests
+from driftwatch.declared.terraform.load import TerraformDeclared, held_accounts, load_terraform
+from driftwatch.declared.terraform.sources import ReadContext
 from driftwatch.diff import diff_resource
-from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
+from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError, ManifestError
 from driftwatch.ignore import apply_rules, check_rule_types, rule_statuses, unused_rules
 from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
@@ -59,6 +61,7 @@ class ScanResult:
     duration_s: float = 0.0
     pruned: PruneCounts | None = None
     stale_source: str | None = None  # the Git fetch error, when `commit` is the last fetched one
+    states: list[dict[str, Any]] = field(default_factory=list)  # Terraform states read
 
     def count(self, kind: Kind) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -93,8 +96,54 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass
+class Declared:
+    """Everything declared for one scan: manifests at a commit, and Terraform states."""
+
+    fetched: Fetched | None
+    resources: list[DeclaredResource]
+    terraform: TerraformDeclared = field(default_factory=TerraformDeclared)
+
+    @property
+    def held(self) -> frozenset[str]:
+        return held_accounts(self.terraform.failures)
+
+    def errors(self) -> list[ScopeError]:
+        """Unreadable sources, as errors of their account (the scan is partial)."""
+        return [
+            ScopeError(Scope(f.account, "*", "terraform"), f.error + _HELD.format(f.account))
+            for f in self.terraform.failures
+        ]
+
+
+_HELD = "; unmanaged findings in account {!r} are withheld until it is read"
+
+
+def load_all(cfg: Config, sessions: AwsSessions, secret_key: bytes) -> Declared:
+    """Manifests (when [git] is set) and every [[terraform]] source, checked together."""
+    fetched, resources = load_declared(cfg) if cfg.git else (None, [])
+    if not cfg.terraform:
+        return Declared(fetched, resources)
+    ctx = ReadContext(cfg, sessions)
+    if cfg.git and fetched:
+        ctx.git_cache = GitSource(cfg.git, cfg.storage.data_dir).cache
+        ctx.commit = fetched.commit
+    try:
+        tf = load_terraform(cfg, ctx, secret_key)
+        problems = duplicates(resources + tf.resources)
+        if problems:
+            raise ManifestError(problems)
+    except DriftwatchError as exc:
+        exc.commit = fetched.commit if fetched else None  # type: ignore[attr-defined]
+        raise
+    for failure in tf.failures:
+        log.warning("%s", failure.error)
+    return Declared(fetched, resources + tf.resources, tf)
+
+
 def load_declared(cfg: Config) -> tuple[Fetched, list[DeclaredResource]]:
     """Fetch Git and parse manifests at the fetched (or, if stale, last fetched) commit."""
+    assert cfg.git is not None
     source = GitSource(cfg.git, cfg.storage.data_dir)
     fetched = source.fetch()
     try:
@@ -147,9 +196,17 @@ def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan
 
 
 def build_findings(
-    cfg: Config, plans: list[ScopePlan], got: Collected, today: dt.date, secret_key: bytes
+    cfg: Config,
+    plans: list[ScopePlan],
+    got: Collected,
+    today: dt.date,
+    secret_key: bytes,
+    held: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """One finding per declared resource, plus unmanaged ones in watched scopes read."""
+    """One finding per declared resource, plus unmanaged ones in watched scopes read.
+
+    No unmanaged findings in `held` accounts: part of their declared state is unread.
+    """
     findings: list[Finding] = []
     for plan in plans:
         collector = collectors.get(plan.scope.type)()
@@ -169,7 +226,8 @@ def build_findings(
                 )
             else:
                 findings.append(_compare(cfg, collector, res, live, today, secret_key, got))
-        if plan.watched and not failed:
+            findings[-1].declared_by = res.declared_by
+        if plan.watched and not failed and plan.scope.account not in held:
             findings += [
                 Finding(
                     Kind.UNMANAGED,
@@ -228,6 +286,7 @@ def coverage(
     declared: list[DeclaredResource],
     findings: list[Finding],
     hidden: Sequence[Hidden] = (),
+    held: frozenset[str] = frozenset(),
 ) -> Coverage:
     """The evidence this scan holds for resolving (or keeping) drift records."""
     unchecked: set[ResourceKey] = {f.key for f in findings if f.kind == Kind.NOT_CHECKED}
@@ -243,6 +302,7 @@ def coverage(
             (a.name, region) for a in cfg.aws.accounts for region in (*a.regions, GLOBAL_REGION)
         ),
         ignored=frozenset(h.key for h in hidden if h.kind != Kind.MODIFIED),
+        held=held,
     )
 
 
@@ -250,7 +310,7 @@ def lv_key(lv: Any) -> ResourceKey:
     return (lv.account, lv.region, lv.type, lv.id)
 
 
-def check_declared_drop(cfg: Config, store: Store, declared: int, commit: str) -> None:
+def check_declared_drop(cfg: Config, store: Store, declared: int, commit: str | None) -> None:
     """Refuse a scan whose declared state shrank by more than `scan.max_declared_drop`."""
     before = store.last_declared_count()
     if not before or declared >= before:
@@ -259,7 +319,7 @@ def check_declared_drop(cfg: Config, store: Store, declared: int, commit: str) -
     if drop > cfg.scan.max_declared_drop:
         raise DeclaredDropError(
             f"declared resources dropped from {before} to {declared} ({drop:.0%}) at commit "
-            f"{commit[:12]}, more than scan.max_declared_drop "
+            f"{(commit or '(none)')[:12]}, more than scan.max_declared_drop "
             f"({cfg.scan.max_declared_drop:.0%}); an emptied or mis-pathed manifest would "
             "turn every live resource unmanaged. Check [git] branch and path, or run with "
             "--allow-declared-drop if the clean-up is intended"
@@ -322,25 +382,28 @@ def _scan(
     secret_key: bytes,
 ) -> ScanResult:
     started, t0 = now_iso(), time.monotonic()
-    fetched, declared = load_declared(cfg)
-    commit = fetched.commit
-    if store is not None and not allow_declared_drop:
+    sessions = AwsSessions(cfg.aws)
+    loaded = load_all(cfg, sessions, secret_key)
+    declared, held = loaded.resources, loaded.held
+    commit = loaded.fetched.commit if loaded.fetched else None
+    # An unread source shrinks the count without any clean-up: its account is held instead.
+    if store is not None and not allow_declared_drop and not held:
         try:
             check_declared_drop(cfg, store, len(declared), commit)
         except DriftwatchError as exc:
             exc.commit = commit  # type: ignore[attr-defined]
             raise
     plans = plan_scopes(cfg, declared)
-    sessions = AwsSessions(cfg.aws)
     collection = Collection(
         sessions, cfg.aws.max_concurrency, on_progress, log_hint=str(cfg.storage.log_path)
     )
     got = collection.run(plans)
+    got.errors += loaded.errors()
     today = dt.datetime.now(dt.UTC).date()
     findings, hidden = apply_rules(
-        build_findings(cfg, plans, got, today, secret_key), cfg.ignore, today
+        build_findings(cfg, plans, got, today, secret_key, held), cfg.ignore, today
     )
-    cov = coverage(cfg, plans, got, declared, findings, hidden)
+    cov = coverage(cfg, plans, got, declared, findings, hidden, held)
     result = ScanResult(
         id=scan_id,
         commit=commit,
@@ -355,7 +418,8 @@ def _scan(
         expired_rules=[r for r in cfg.ignore if r.expired(today)],
         hidden=hidden,
         unused_rules=unused_rules(cfg.ignore, today, declared, cov, hidden),
-        stale_source=fetched.stale_error,
+        stale_source=loaded.fetched.stale_error if loaded.fetched else None,
+        states=[s.to_dict() for s in loaded.terraform.states],
     )
     if store is not None and scan_id is not None:
         result.lifecycle = store.persist_scan(

@@ -240,7 +240,16 @@ class SecretMap(AttrKind):
         key = ctx.get(SECRET_KEY)
         if not isinstance(key, bytes):  # a missing key would digest with a guessable one
             raise ValueError("SecretMap.canonical needs the installation's secret key in ctx")
-        return {str(k): secret_digest(key, _scalar_str(v)) for k, v in (value or {}).items()}
+        return {
+            str(k): v if isinstance(v, Digested) else secret_digest(key, _scalar_str(v))
+            for k, v in (value or {}).items()
+        }
+
+
+class Digested(str):
+    """A secret value already replaced by its keyed digest (Terraform state, at projection)."""
+
+    __slots__ = ()
 
 
 SECRET_KEY = "secret_key"  # the ctx entry holding the installation's key (secretkey.py)

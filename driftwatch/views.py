@@ -218,3 +218,67 @@ _IDLE = {
 
 def _idle(status: str) -> str:
     return _IDLE.get(status, "hid nothing")
+
+
+def declared_report(loaded: Any, source: str | None = None) -> dict[str, Any]:
+    """`driftwatch declared`: resources, attributes (secret values hidden), states, failures."""
+    from driftwatch.diff import HIDDEN
+    from driftwatch.registry import collectors
+
+    tf = loaded.terraform
+    urls = {s.state for s in tf.states if source is None or s.source == source}
+    resources = []
+    for res in loaded.resources:
+        by = res.declared_by
+        if source is not None and (by is None or by["state"] not in urls):
+            continue
+        attrs = collectors.get(res.type).attributes
+        resources.append(
+            {
+                "type": res.type,
+                "id": res.id,
+                "account": res.account,
+                "region": res.region,
+                "source": res.where,
+                "declared_by": by,
+                "attributes": {
+                    name: {
+                        "status": res.notes.get(name, "declared"),
+                        "value": (
+                            {k: HIDDEN for k in res.spec[name]}
+                            if attrs[name].kind.secret
+                            else res.spec[name]
+                        )
+                        if name in res.spec
+                        else None,
+                    }
+                    for name in dict.fromkeys([*res.spec, *res.notes])
+                },
+            }
+        )
+    return {
+        "resources": resources,
+        "states": [s.to_dict() for s in tf.states if source is None or s.source == source],
+        "failures": [f.__dict__ for f in tf.failures if source is None or f.source == source],
+        "orphans": tf.orphans,
+    }
+
+
+def print_declared(report: dict[str, Any], console: Console) -> None:
+    for st in report["states"]:
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(st["skipped"].items())) or "none"
+        console.print(
+            f"[bold]{escape(st['state'])}[/] ({escape(st['workspace'])}) serial {st['serial']} "
+            f"lineage {escape(str(st['lineage']))}: {st['kept']} kept; skipped: {escape(skipped)}"
+        )
+    for res in report["resources"]:
+        console.print(
+            f"  [bold]{escape(res['type'])}[/] {escape(res['id'])}  "
+            f"[dim]({escape(res['account'])}/{escape(res['region'])}, {escape(res['source'])})[/]"
+        )
+        for name, a in res["attributes"].items():
+            console.print(f"      {escape(name)}: [dim]{escape(a['status'])}[/]")
+    for orphan in report["orphans"]:
+        console.print(f"[yellow]not folded[/] {escape(orphan)}")
+    for f in report["failures"]:
+        console.print(f"[red]unreadable[/] {escape(f['error'])}")

@@ -68,3 +68,15 @@ def test_registry_rejects_duplicates_and_lists_known_names() -> None:
         reg.add("a", 2)
     with pytest.raises(RegistryError, match="unknown widget 'b'; known: a"):
         reg.get("b")
+
+
+def test_state_sources_are_documented() -> None:
+    import driftwatch.declared.terraform.sources  # noqa: F401
+    from driftwatch.registry import sources
+
+    docs = (ROOT / "docs" / "terraform.md").read_text()
+    assert sources.names() == ["cmd", "file", "git", "s3"]
+    for name, cls in sources:
+        assert cls.__doc__ and cls.__doc__.strip(), f"{cls.__name__} needs a docstring"
+        assert f"`{name}:" in docs, f"docs/terraform.md does not document the {name} source"
+    assert (ROOT / "tests" / "test_terraform_state.py").exists()

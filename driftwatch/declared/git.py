@@ -177,3 +177,21 @@ def fatal_detail(exc: git.GitCommandError) -> str:
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 3] + "..."
     return redact(detail)
+
+
+def read_blob(cache: Path, commit: str, path: str) -> bytes | None:
+    """One file's content at `commit` of a fetched cache; None when there is no such file."""
+    try:
+        item = git.Repo(cache).commit(commit).tree / path
+    except KeyError:
+        return None
+    return item.data_stream.read() if isinstance(item, git.Blob) else None
+
+
+def list_folders(cache: Path, commit: str, path: str) -> list[str]:
+    """Names of the folders directly under `path` at `commit` (none when it is absent)."""
+    try:
+        tree = git.Repo(cache).commit(commit).tree / path
+    except KeyError:
+        return []
+    return sorted(t.name for t in tree.trees) if isinstance(tree, git.Tree) else []

@@ -37,12 +37,13 @@ def parse_manifests(
     for path, data in files:
         nfiles += 1
         resources += _parse_file(path, data, cfg, cache, problems)
-    if nfiles == 0:
-        where = f"under {cfg.git.path!r}" if cfg.git.path else "in the repository"
+    if nfiles == 0 and not cfg.terraform:  # with Terraform sources, manifests are optional
+        path = cfg.git.path if cfg.git else ""
+        where = f"under {path!r}" if path else "in the repository"
         problems.append(
             f"no manifest files (*.yaml, *.yml, *.json) {where}; check [git] path and branch"
         )
-    problems += _duplicates(resources)
+    problems += duplicates(resources)
     if cache is not None:
         cache.save()
     if problems:
@@ -317,7 +318,8 @@ def _region(
     return region
 
 
-def _duplicates(resources: list[DeclaredResource]) -> list[str]:
+def duplicates(resources: list[DeclaredResource]) -> list[str]:
+    """One problem per resource declared again (same account, region, type and id)."""
     seen: dict[tuple[str, str, str, str], DeclaredResource] = {}
     problems = []
     for res in resources:

@@ -1,0 +1,1 @@
+"""Terraform/OpenTofu state as declared state: read-only sources, projection, folding."""

@@ -1,0 +1,340 @@
+"""Every [[terraform]] source → declared resources: read, project, fold split children.
+
+A source that cannot be read is a `Failure` (the scan is partial and withholds
+unmanaged findings in its account), never an empty declared state. Conflicts inside
+what was read (a resource declared twice, split children that disagree) are errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import driftwatch.collectors
+import driftwatch.declared.terraform.sources  # noqa: F401  (registers the state sources)
+from driftwatch.config import Config, TerraformConfig
+from driftwatch.declared.manifests import duplicates
+from driftwatch.declared.terraform.mapping import (
+    MAP,
+    ONE,
+    SPLITS,
+    TYPES,
+    Skip,
+    Split,
+    sensitive,
+    wanted,
+)
+from driftwatch.declared.terraform.sources import Location, ReadContext, SourceError
+from driftwatch.declared.terraform.state import Instance, StateError, read_state
+from driftwatch.errors import DriftwatchError, ManifestError
+from driftwatch.models import GLOBAL_REGION, DeclaredResource
+from driftwatch.registry import collectors, sources
+from driftwatch.schema import SECRET_KEY, Digested, secret_digest
+
+log = logging.getLogger(__name__)
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """One state read: where, which snapshot (serial, lineage), and what it held."""
+
+    source: str
+    workspace: str
+    state: str
+    serial: int | None
+    lineage: str | None
+    version: int | None
+    terraform_version: str | None
+    kept: int
+    skipped: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source (or one workspace of it) that could not be read, and the account it holds."""
+
+    source: str
+    account: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Child:
+    """A split child's contribution to its parent."""
+
+    split: Split
+    parent_key: tuple[str, str, str, str]
+    value: Any
+    where: str
+
+
+@dataclass
+class TerraformDeclared:
+    resources: list[DeclaredResource] = field(default_factory=list)
+    states: list[StateInfo] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # children whose parent is declared nowhere
+
+
+def load_terraform(cfg: Config, ctx: ReadContext, secret_key: bytes) -> TerraformDeclared:
+    """Read every source; fold split children into their parents across all of them."""
+    out = TerraformDeclared()
+    children: list[Child] = []
+    problems: list[str] = []
+    for src in cfg.terraform:
+        reader = sources.get(src.scheme)()
+        try:
+            locations = reader.locate(src, ctx)
+        except (SourceError, StateError) as exc:
+            out.failures.append(_failure(src, str(exc)))
+            continue
+        for loc in locations:
+            try:
+                _read(src, reader, loc, ctx, cfg, secret_key, out, children, problems)
+            except (SourceError, StateError) as exc:
+                out.failures.append(_failure(src, str(exc)))
+    _fold(out, children, problems, secret_key)
+    problems += duplicates(out.resources)
+    if problems:
+        raise ManifestError(problems)
+    return out
+
+
+def _failure(src: TerraformConfig, error: str) -> Failure:
+    return Failure(src.name, src.account, f"terraform source {src.name!r}: {error}")
+
+
+def _read(
+    src: TerraformConfig,
+    reader: Any,
+    loc: Location,
+    ctx: ReadContext,
+    cfg: Config,
+    secret_key: bytes,
+    out: TerraformDeclared,
+    children: list[Child],
+    problems: list[str],
+) -> None:
+    """Stream one state; resources and children are added only when it was read whole."""
+    got: list[DeclaredResource] = []
+    kids: list[Child] = []
+    found: list[str] = []
+    projector = _Projector(src, loc, cfg, secret_key, got, kids, found)
+    header, counts = read_state(reader.open(src, ctx, loc), loc.url, wanted, projector.keep)
+    for res in got:
+        assert res.declared_by is not None
+        res.declared_by["serial"] = header.serial
+    out.resources += got
+    children += kids
+    problems += found
+    out.states.append(
+        StateInfo(
+            src.name,
+            loc.workspace,
+            loc.url,
+            header.serial,
+            header.lineage,
+            header.version,
+            header.terraform_version,
+            counts.kept,
+            counts.skipped,
+        )
+    )
+
+
+class _Projector:
+    """Turns each kept instance into a DeclaredResource (a parent) or a Child."""
+
+    def __init__(
+        self,
+        src: TerraformConfig,
+        loc: Location,
+        cfg: Config,
+        secret_key: bytes,
+        got: list[DeclaredResource],
+        kids: list[Child],
+        problems: list[str],
+    ) -> None:
+        self.src, self.loc, self.cfg, self.secret_key = src, loc, cfg, secret_key
+        self.got, self.kids, self.problems = got, kids, problems
+        account = cfg.aws.account(src.account)
+        assert account is not None
+        self.default_region = account.regions[0]
+        self.account_id = _role_account(account.role_arn)
+
+    def keep(self, inst: Instance) -> None:
+        where = f"{self.loc.url}#{inst.address}"
+        try:
+            if inst.type in TYPES:
+                self.got.append(self._parent(inst, where))
+            for split in SPLITS.get(inst.type, ()):
+                self._child(inst, split, where)
+        except _Invalid as exc:
+            self.problems.append(f"{where}: {exc}")
+
+    def _parent(self, inst: Instance, where: str) -> DeclaredResource:
+        tmap = TYPES[inst.type]
+        rid = tmap.ident(inst.attributes)
+        if not rid:
+            raise _Invalid(f"{inst.type} without its identifying attribute")
+        collector = collectors.get(inst.type)
+        spec: dict[str, Any] = {}
+        notes: dict[str, str] = {}
+        for f in tmap.fields:
+            if sensitive(f.keys, inst.sensitive) and not collector.attributes[f.attr].kind.secret:
+                notes[f.attr] = "skipped: marked sensitive in state (not compared, never shown)"
+                continue
+            if not f.owned and not self.src.trust_computed:
+                notes[f.attr] = (
+                    "skipped: Optional+Computed and no evidence it is configured "
+                    "(no split child; set trust_computed to compare it)"
+                )
+                continue
+            try:
+                value = f.read(inst.attributes)
+            except Skip as exc:
+                notes[f.attr] = f"skipped: {exc}"
+                continue
+            problem = collector.attributes[f.attr].kind.check(value)
+            if problem:
+                notes[f.attr] = f"skipped: recorded value {problem}"
+                continue
+            if collector.attributes[f.attr].kind.secret:
+                value = {
+                    k: Digested(secret_digest(self.secret_key, str(v))) for k, v in value.items()
+                }
+            spec[f.attr] = value
+            notes[f.attr] = "owned" if f.owned else "recorded value (trust_computed)"
+        return DeclaredResource(
+            type=inst.type,
+            id=str(rid),
+            account=self.src.account,
+            region=self._region(inst, collector.is_global),
+            spec=spec,
+            source=where,
+            declared_by={
+                "state": self.loc.url,
+                "workspace": self.loc.workspace,
+                "address": inst.address,
+                "serial": None,
+                "file": None,
+                "line": None,
+            },
+            notes=notes,
+        )
+
+    def _child(self, inst: Instance, split: Split, where: str) -> None:
+        if sensitive(split.keys, inst.sensitive):
+            self.problems.append(
+                f"{where}: {split.attr} of its {split.parent} is marked sensitive in state; "
+                "driftwatch does not compare sensitive values outside secret attributes"
+            )
+            return
+        try:
+            value = split.value(inst.attributes)
+        except Skip:
+            return  # e.g. an egress aws_security_group_rule seen by the ingress split
+        parent_id = split.parent_id(inst.attributes)
+        if not parent_id:
+            raise _Invalid(f"names no {split.parent}")
+        is_global = collectors.get(split.parent).is_global
+        region = self._region(inst, is_global)
+        self.kids.append(
+            Child(split, (self.src.account, region, split.parent, str(parent_id)), value, where)
+        )
+
+    def _region(self, inst: Instance, is_global: bool) -> str:
+        """The instance's `region` (provider >= 6), else its ARN's, else the source's."""
+        if is_global:
+            return GLOBAL_REGION
+        arn = str(inst.attributes.get("arn") or "")
+        parts = arn.split(":")
+        known = len(parts) > 4 and self.account_id and _ACCOUNT_ID.match(parts[4])
+        if known and parts[4] != self.account_id:
+            raise _Invalid(
+                f"its ARN is in account {parts[4]}, not account {self.src.account!r} "
+                f"({self.account_id}); set `account` of [[terraform]] {self.src.name!r}"
+            )
+        region = inst.attributes.get("region")
+        if isinstance(region, str) and region:
+            return region
+        return parts[3] if len(parts) > 3 and parts[3] else self.default_region
+
+
+class _Invalid(DriftwatchError):
+    """A state instance that cannot be declared (named at its address)."""
+
+
+def _role_account(role_arn: str | None) -> str | None:
+    """The account id an account's role lives in; unknown for the base credentials."""
+    return role_arn.split(":")[4] if role_arn else None
+
+
+def _fold(
+    out: TerraformDeclared, children: list[Child], problems: list[str], secret_key: bytes
+) -> None:
+    """Each child's value replaces the parent's recorded one; children combine by `merge`."""
+    parents = {r.key: r for r in out.resources}
+    grouped: dict[tuple[tuple[str, str, str, str], str], list[Child]] = {}
+    for child in children:
+        if child.parent_key not in parents:
+            out.orphans.append(
+                f"{child.where}: its {child.split.parent} {child.parent_key[3]!r} "
+                f"({child.parent_key[0]}/{child.parent_key[1]}) is in no state read"
+            )
+            continue
+        grouped.setdefault((child.parent_key, child.split.attr), []).append(child)
+    for (pkey, attr), kids in grouped.items():
+        parent = parents[pkey]
+        kind = collectors.get(parent.type).attributes[attr].kind
+        ctx = {SECRET_KEY: secret_key}
+        value = _merge(kids, kind, ctx, problems)
+        if value is _CONFLICT:
+            continue
+        problem = kind.check(value)
+        if problem:
+            problems.append(f"{parent.where}: {attr} folded from split resources {problem}")
+            continue
+        parent.spec[attr] = value
+        parent.notes[attr] = "from " + ", ".join(k.where.rsplit("#", 1)[1] for k in kids)
+
+
+_CONFLICT = object()
+
+
+def _merge(kids: list[Child], kind: Any, ctx: dict[str, Any], problems: list[str]) -> Any:
+    merge = kids[0].split.merge
+    if merge == ONE:
+        first = kids[0]
+        for other in kids[1:]:
+            if kind.canonical(other.value, ctx) != kind.canonical(first.value, ctx):
+                problems.append(
+                    f"{first.where} and {other.where} both set {first.split.attr} of "
+                    f"{first.split.parent} {first.parent_key[3]!r} to different values"
+                )
+                return _CONFLICT
+        return first.value
+    if merge == MAP:
+        merged: dict[str, tuple[Any, str]] = {}
+        for kid in kids:
+            for name, doc in kid.value.items():
+                seen = merged.setdefault(name, (doc, kid.where))
+                if kind.canonical({name: seen[0]}, ctx) != kind.canonical({name: doc}, ctx):
+                    problems.append(
+                        f"{seen[1]} and {kid.where} both declare {kid.split.attr} "
+                        f"{name!r} of {kid.split.parent} {kid.parent_key[3]!r}, differently"
+                    )
+                    return _CONFLICT
+        return {name: doc for name, (doc, _) in merged.items()}
+    return [item for kid in kids for item in kid.value]
+
+
+def held_accounts(failures: list[Failure]) -> frozenset[str]:
+    """Accounts whose declared state is incomplete: no unmanaged findings, no resolutions."""
+    return frozenset(f.account for f in failures)

@@ -1,0 +1,200 @@
+"""Terraform state from moto S3, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from support import tfstate as tf
+from support.env import Aws, run_cli, scan
+
+SECRET = "hunter2-planted"
+DEV = "222222222222"
+
+
+def app_state(sg_id: str) -> dict[str, Any]:
+    worker = {
+        "function_name": "worker",
+        "arn": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+        "role": "arn:aws:iam::123456789012:role/app",
+        "runtime": "python3.12",
+        "handler": "app.handler",
+        "memory_size": 128,
+        "timeout": 3,
+        "layers": [],
+        "tags": {},
+        "tags_all": {},
+        "environment": [{"variables": {"DB_PASSWORD": f"{SECRET}-env"}}],
+    }
+    role = tf.role("app", tf.TRUST, description=f"{SECRET}-sensitive")
+    return tf.state(
+        tf.resource("aws_s3_bucket", "logs", tf.instance(tf.bucket("logs", tags={"team": "x"}))),
+        tf.resource("aws_s3_bucket", "gone", tf.instance(tf.bucket("gone"))),
+        tf.resource("aws_security_group", "web", tf.instance(tf.security_group(sg_id, "web", "v"))),
+        tf.resource(
+            "aws_vpc_security_group_ingress_rule",
+            "https",
+            tf.instance(tf.ingress_rule(sg_id, 443, "0.0.0.0/0")),
+        ),
+        tf.resource(
+            "aws_iam_role", "app", tf.instance(role, sensitive=[[tf.get_attr("description")]])
+        ),
+        tf.resource(
+            "aws_iam_role_policy_attachment",
+            "ro",
+            tf.instance(
+                {"id": "app-1", "role": "app", "policy_arn": "arn:aws:iam::aws:policy/ReadOnly"}
+            ),
+        ),
+        tf.resource("aws_lambda_function", "worker", tf.instance(worker)),
+        outputs={"db_password": {"value": f"{SECRET}-output", "type": "string", "sensitive": True}},
+    )
+
+
+def seed(aws: Aws) -> tuple[str, dict[str, bytes]]:
+    s3, ec2, iam = aws.client("s3"), aws.client("ec2"), aws.client("iam")
+    s3.create_bucket(Bucket="logs")
+    s3.put_bucket_tagging(Bucket="logs", Tagging={"TagSet": [{"Key": "team", "Value": "y"}]})
+    s3.create_bucket(Bucket="logs-staging")
+    sg = ec2.create_security_group(GroupName="web", Description="Managed by Terraform")["GroupId"]
+    for port in (443, 22):  # 22: added out of band
+        ec2.authorize_security_group_ingress(
+            GroupId=sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0"
+        )
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=tf.TRUST)  # attachment gone
+    staging = tf.state(tf.resource("aws_s3_bucket", "logs", tf.instance(tf.bucket("logs-staging"))))
+    objects = {
+        "app/terraform.tfstate": tf.dumps(app_state(sg)),
+        "env:/staging/app/terraform.tfstate": tf.dumps(staging),
+        "app/terraform.tfstate.tflock": b'{"ID":"held-by-someone"}',
+    }
+    s3.create_bucket(Bucket="tfstate")
+    for key, body in objects.items():
+        s3.put_object(Bucket="tfstate", Key=key, Body=body)
+    # A bucket in the dev account: unmanaged, unless dev's declared state is unread.
+    dev = aws.client("s3", **aws.account_creds(DEV))
+    dev.create_bucket(Bucket="dev-stray")
+    return sg, objects
+
+
+def config(tmp_path: Path, aws: Aws, second: str = "") -> Path:
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(
+        textwrap.dedent(f"""
+        [aws]
+        regions = ["us-east-1"]
+        endpoint_url = "{aws.url}"
+        max_attempts = 2
+        accounts = [
+          {{name = "prod"}},
+          {{name = "dev", role_arn = "arn:aws:iam::{DEV}:role/reader"}},
+        ]
+
+        [scan]
+        types = ["aws_s3_bucket", "aws_security_group", "aws_iam_role"]
+
+        [storage]
+        path = "state/driftwatch.db"
+
+        [[terraform]]
+        name = "app"
+        from = "s3://tfstate/app/terraform.tfstate"
+        workspaces = ["*"]
+        account = "prod"
+        """)
+        + textwrap.dedent(second)
+    )
+    return path
+
+
+def test_drift_named_by_state_and_address(aws: Aws, tmp_path: Path) -> None:
+    sg, objects = seed(aws)
+    cfg = config(tmp_path, aws)
+    run = scan(cfg)
+    assert run.code == 2, run.stdout + run.stderr
+    state = "s3://tfstate/app/terraform.tfstate"
+    tags = run.drift("aws_s3_bucket", "logs")
+    assert tags["kind"] == "modified" and tags["changes"][0]["path"] == "tags.team"
+    assert tags["source"] == f"{state}#aws_s3_bucket.logs"
+    assert tags["declared_by"] == {
+        "state": state,
+        "workspace": "default",
+        "address": "aws_s3_bucket.logs",
+        "serial": 7,
+        "file": None,
+        "line": None,
+    }
+    assert run.drift("aws_s3_bucket", "gone")["kind"] == "missing"
+    rule = run.drift("aws_security_group", sg)
+    assert [c["path"] for c in rule["changes"]] == ['ingress["tcp 22-22 0.0.0.0/0"]']
+    assert rule["declared_by"]["address"] == "aws_security_group.web"
+    policy = run.drift("aws_iam_role", "app")
+    assert [c["path"] for c in policy["changes"]] == ["managed_policy_arns"]
+    assert run.drift("aws_lambda_function", "worker")["kind"] == "missing"
+    assert run.findings("unmanaged") and {d["id"] for d in run.findings("unmanaged")} >= {
+        "dev-stray",
+        "tfstate",
+    }
+    states = {s["workspace"]: s for s in run.doc["scan"]["states"]}
+    assert states["staging"]["state"] == "s3://tfstate/env:/staging/app/terraform.tfstate"
+    assert states["default"]["serial"] == 7 and states["default"]["lineage"]
+    # Read-only: the bucket holds exactly what it held, the lock untouched.
+    s3 = aws.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tfstate")["Contents"]]
+    assert sorted(keys) == sorted(objects)
+    lock = s3.get_object(Bucket="tfstate", Key="app/terraform.tfstate.tflock")["Body"].read()
+    assert lock == objects["app/terraform.tfstate.tflock"]
+    table = run_cli("scan", "--config", str(cfg), "--no-store")
+    assert f"{state}#aws_security_group.web" in table.stdout
+    for text in (run.stdout, run.stderr, table.stdout, table.stderr):
+        assert SECRET not in text
+    for f in (tmp_path / "state").rglob("*"):
+        if f.is_file():
+            assert SECRET.encode() not in f.read_bytes(), f
+
+
+def test_an_unreadable_state_makes_the_scan_partial(aws: Aws, tmp_path: Path) -> None:
+    seed(aws)
+    cfg = config(
+        tmp_path,
+        aws,
+        """
+        [[terraform]]
+        name = "dev"
+        from = "s3://tfstate/dev/terraform.tfstate"
+        account = "dev"
+        """,
+    )
+    run = scan(cfg)
+    assert run.code == 1, run.stdout + run.stderr
+    doc = run.doc
+    assert doc["scan"]["status"] == "partial"
+    [error] = [e for e in doc["errors"] if e["type"] == "terraform"]
+    assert error["account"] == "dev" and "'default' matches no workspace" in error["error"]
+    unmanaged = run.findings("unmanaged")
+    assert unmanaged and not [d for d in unmanaged if d["account"] == "dev"]
+    assert run.drift("aws_s3_bucket", "logs")["kind"] == "modified"  # the rest still compared
+    assert json.dumps(doc).count(SECRET) == 0
+
+
+def test_declared_lists_origin_and_why(aws: Aws, tmp_path: Path) -> None:
+    seed(aws)
+    run = run_cli("declared", "--config", str(config(tmp_path, aws)), "--format", "json")
+    assert run.code == 0, run.stderr
+    doc = run.doc
+    res = {(r["type"], r["id"]): r for r in doc["resources"]}
+    sg = next(r for (t, _), r in res.items() if t == "aws_security_group")
+    assert sg["attributes"]["ingress"]["status"] == (
+        "from aws_vpc_security_group_ingress_rule.https"
+    )
+    assert sg["attributes"]["egress"]["status"].startswith("skipped: Optional+Computed")
+    role = res[("aws_iam_role", "app")]["attributes"]
+    assert role["description"]["status"].startswith("skipped: marked sensitive")
+    env = res[("aws_lambda_function", "worker")]["attributes"]["environment"]
+    assert env["value"] == {"DB_PASSWORD": "(hidden)"}
+    assert {s["workspace"] for s in doc["states"]} == {"default", "staging"}
+    assert SECRET not in run.stdout
+    table = run_cli("declared", "--config", str(config(tmp_path, aws)), "--source", "nope")
+    assert table.code == 1 and "no [[terraform]] source named 'nope'; known: app" in table.stderr
