@@ -83,6 +83,7 @@ class StoredDrift(NamedTuple):
     resource_id: str
     kind: str
     first_seen: str
+    severity: str | None = None
 
     @property
     def key(self) -> ResourceKey:

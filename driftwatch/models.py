@@ -145,6 +145,7 @@ class Finding:
     reason: str | None = None
     snapshot: dict[str, Any] | None = None
     hidden: list[Hidden] = field(default_factory=list)  # change paths [[ignore]] rules hid
+    severity: str = ""  # drift findings: low, medium, high or critical (driftwatch.severity)
 
     @property
     def scope(self) -> Scope:

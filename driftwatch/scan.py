@@ -34,6 +34,7 @@ from driftwatch.models import (
 )
 from driftwatch.registry import collectors
 from driftwatch.secretkey import load_or_create_key
+from driftwatch.severity import assign as assign_severity
 from driftwatch.store import PruneCounts, ScanWrite, Store
 
 log = logging.getLogger(__name__)
@@ -340,6 +341,7 @@ def _scan(
     findings, hidden = apply_rules(
         build_findings(cfg, plans, got, today, secret_key), cfg.ignore, today
     )
+    assign_severity(findings, cfg.severity)
     cov = coverage(cfg, plans, got, declared, findings, hidden)
     result = ScanResult(
         id=scan_id,

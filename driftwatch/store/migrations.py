@@ -191,3 +191,9 @@ def m004_ignore_rules_and_hits(db: Database) -> None:
         foreign_keys=[("scan_id", "scans", "id")],
     )
     db.table("ignore_hits").create_index(["scan_id", "rule_index"])
+
+
+@migrations()
+def m005_severity(db: Database) -> None:
+    """Each drift record's severity, as its last scan judged it (driftwatch.severity)."""
+    db.table("drifts").add_column("severity", str)

@@ -191,12 +191,14 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
 
 # Temporary tables without keys: rows are unique by construction, and an index would
 # only cost time; every join probes the permanent table's primary key.
-_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT)"
+_FP_TEMP = (
+    "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT, severity TEXT)"
+)
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 # The records this scan found again (any status), touched and read in one pass: a
 # primary-key probe per finding. New, changed and reopened ones are upserted after.
 _TOUCH_AND_LOAD_PRIOR = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
+UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source, severity = t.severity
 FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
 RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
           drifts.resolved_at
@@ -204,17 +206,19 @@ RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_s
 # The open records it did not find: candidates for resolution. NOT IN builds one
 # temporary index over this scan's fingerprints.
 _LOAD_UNFOUND = f"""
-SELECT fingerprint, account, region, type, resource_id, kind, first_seen FROM drifts
+SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity FROM drifts
 WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_drifts)
 """
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
-                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id)
-VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?)
+                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id,
+                    severity)
+VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?,?)
 ON CONFLICT (fingerprint) DO UPDATE SET
     status = '{OPEN}', source = excluded.source, changes = excluded.changes,
     changes_hash = excluded.changes_hash, first_seen = excluded.first_seen,
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
+    severity = excluded.severity,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
     resolved_at = NULL, resolved_reason = NULL
 """
@@ -229,8 +233,10 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     conn.execute("DELETE FROM scan_drifts")
     # In key order: the joins below then walk the permanent index in order, not at random.
     conn.executemany(
-        "INSERT INTO scan_drifts VALUES (?, ?)",
-        sorted((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
+        "INSERT INTO scan_drifts VALUES (?, ?, ?)",
+        sorted(
+            (f.fingerprint, f.source, f.severity or None) for f in w.findings if f.kind.is_drift
+        ),
     )
     touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
     prior = {fp: Prior(*rest) for fp, *rest in touched}
@@ -253,6 +259,7 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
                 w.finished_at,
                 w.scan_id if d.transition in (NEW, REOPENED) else None,
                 w.scan_id,
+                d.finding.severity or None,
             )
             for d in plan.found
             if d.transition != UNCHANGED
