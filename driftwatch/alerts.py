@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import SEVERITIES, ChannelConfig, severity_rank
+from driftwatch.lifecycle import CHANGED, NEW, REOPENED, LifecyclePlan
 
 EV_RESOLVED = "resolved"
 UNHEALTHY = ("failed", "partial")
@@ -214,3 +215,61 @@ def drifts_link(base_url: str | None, scan_id: int) -> str | None:
 def test_digest(channel: str, base_url: str | None) -> Digest:
     """`driftwatch alerts test CHANNEL`: a message that says what it is."""
     return Digest(channel, None, test=True, base_url=base_url)
+
+
+@dataclass(frozen=True)
+class AlertSetup:
+    """What the scan's transaction needs to enqueue alerts: the channels and link base."""
+
+    channels: tuple[ChannelConfig, ...]
+    base_url: str | None = None
+
+
+def alert_items(
+    plan: LifecyclePlan, event_ids: dict[str, int], base_url: str | None
+) -> list[AlertItem]:
+    """Every transition of this scan (opened, changed, reopened, resolved) as an item.
+
+    Unchanged records give none: a drift seen again, acknowledged or not, is not news.
+    """
+    items = []
+    for d in plan.found:
+        if d.transition not in _ANNOUNCED:
+            continue
+        f = d.finding
+        items.append(
+            AlertItem(
+                fingerprint=d.fingerprint,
+                event_id=event_ids[d.fingerprint],
+                event=_ANNOUNCED[d.transition],
+                kind=f.kind.value,
+                type=f.type,
+                id=f.id,
+                account=f.account,
+                region=f.region,
+                severity=f.severity or "high",
+                changes=[c.to_dict() for c in f.changes],
+                link=drift_link(base_url, d.fingerprint),
+            )
+        )
+    for r in plan.resolved:
+        s = r.drift
+        items.append(
+            AlertItem(
+                fingerprint=s.fingerprint,
+                event_id=event_ids[s.fingerprint],
+                event=EV_RESOLVED,
+                kind=s.kind,
+                type=s.type,
+                id=s.resource_id,
+                account=s.account,
+                region=s.region,
+                severity=s.severity or "high",
+                reason=r.reason,
+                link=drift_link(base_url, s.fingerprint),
+            )
+        )
+    return items
+
+
+_ANNOUNCED = {NEW: "opened", CHANGED: "changed", REOPENED: "reopened"}

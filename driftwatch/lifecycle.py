@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -113,6 +113,9 @@ class Coverage:
     watched: frozenset[Scope] = frozenset()
     regions: frozenset[tuple[str, str]] = frozenset()
     ignored: frozenset[ResourceKey] = frozenset()
+    # A scheduled scan of part of the config: (account, region, type) → in its scope.
+    # Records outside it keep their state, whatever the scan saw.
+    only: Callable[[str, str, str], bool] | None = None
 
 
 class Found(NamedTuple):
@@ -196,6 +199,8 @@ def _found(f: Finding, old: Prior | None, now: str, reopen_window: dt.timedelta)
 
 def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> str | None:
     """Why an open drift that this scan did not find again resolves; None keeps it open."""
+    if cov.only is not None and not cov.only(drift.account, drift.region, drift.type):
+        return None  # outside this scan's schedule scope: not looked at
     if drift.key in cov.unchecked or drift.scope in cov.failed:
         return None  # not checked is not missing, and not resolved either
     if now_seen is not None and now_seen.kind == Kind.NOT_CHECKED:

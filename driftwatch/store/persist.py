@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
 from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import (
     NEW,
@@ -31,6 +32,8 @@ from driftwatch.lifecycle import (
     to_json,
 )
 from driftwatch.models import Finding, Hidden, Kind, ScopeError
+from driftwatch.store import lease
+from driftwatch.store.outbox import enqueue
 
 _COUNTED = ("in_sync", "modified", "missing", "unmanaged", "not_checked")
 
@@ -51,19 +54,73 @@ class ScanWrite:
     errors: Sequence[ScopeError]
     coverage: Coverage
     reopen_window: dt.timedelta
-    declared: int
+    declared: int | None  # None for a schedule's part-scan (the drop guard compares full ones)
     api_calls: int = 0
     duration_s: float = 0.0
     ignore_rules: Sequence[tuple[IgnoreRule, str]] = ()  # each rule and its status
     hidden: Sequence[Hidden] = ()  # what the rules hid
+    fence: lease.Fence | None = None  # a scheduled scan: the leader's lease, checked here
+    alerts: AlertSetup | None = None  # channels to enqueue this scan's digests for
 
 
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     _update_scan(conn, w)  # a write first: the transaction holds the write lock from here
+    lease.check(conn, w.fence)  # a leader that lost its lease persists nothing
     _write_errors(conn, w)
     _write_ignored(conn, w)
     _write_resources(conn, w)
-    return _write_lifecycle(conn, w)
+    plan = _write_lifecycle(conn, w)
+    if w.alerts is not None:
+        scan = scan_facts(conn, w.scan_id, w.status, w.finished_at, w.alerts, w.commit_sha)
+        scan = ScanFacts(**{**scan.__dict__, "scope_errors": tuple(_error_lines(w.errors))})
+        write_alerts(conn, w.alerts, scan, plan)
+    return plan
+
+
+def scan_facts(
+    conn: sqlite3.Connection,
+    scan_id: int,
+    status: str,
+    finished_at: str,
+    setup: AlertSetup,
+    commit: str | None,
+    error: str | None = None,
+) -> ScanFacts:
+    """This scan, and the status of the last finished scan before it (failure streaks)."""
+    row = conn.execute(
+        "SELECT status FROM scans WHERE id < ? AND status IN ('ok', 'partial', 'failed') "
+        "ORDER BY id DESC LIMIT 1",
+        [scan_id],
+    ).fetchone()
+    return ScanFacts(
+        scan_id=scan_id,
+        status=status,
+        finished_at=finished_at,
+        previous_status=row[0] if row else None,
+        error=error,
+        commit=commit,
+        link=scan_link(setup.base_url, scan_id),
+    )
+
+
+def write_alerts(
+    conn: sqlite3.Connection, setup: AlertSetup, scan: ScanFacts, plan: LifecyclePlan | None
+) -> None:
+    """The scan's digests into the outbox, in the caller's (the scan's) transaction."""
+    items = []
+    if plan is not None and plan.events:
+        ids = dict(
+            conn.execute(
+                "SELECT fingerprint, id FROM drift_events WHERE scan_id = ?", [scan.scan_id]
+            ).fetchall()
+        )
+        items = alert_items(plan, ids, setup.base_url)
+    enqueue(conn, plan_digests(scan, items, setup.channels, setup.base_url), scan.finished_at)
+
+
+def _error_lines(errors: Sequence[ScopeError]) -> list[str]:
+    lines = [f"{e.scope}{' ' + e.resource_id if e.resource_id else ''}: {e.error}" for e in errors]
+    return lines[:20]
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
