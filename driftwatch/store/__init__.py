@@ -49,14 +49,23 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = Database(self.path)
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            self.db.enable_wal()
-            migrations.apply(self.db)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(open_problem(self.path, exc)) from None
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = Database(self.path)
+                self.db.execute("PRAGMA busy_timeout = 10000")
+                self.db.enable_wal()
+                migrations.apply(self.db)
+                return
+            except (sqlite3.Error, OSError) as exc:
+                # Switching to WAL and migrating a new file do not wait on the busy
+                # handler: two processes opening one new database at once retry here.
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    self.db.close()
+                    time.sleep(0.1)
+                    continue
+                raise StoreError(open_problem(self.path, exc)) from None
 
     def close(self) -> None:
         self.db.close()
