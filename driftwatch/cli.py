@@ -272,6 +272,81 @@ def declared(config_path: str | None, fmt: str, source: str | None) -> None:
         raise SystemExit(EXIT_ERROR)
 
 
+@cli.command()
+@_CONFIG_OPTION
+@click.option(
+    "--lease",
+    default="15s",
+    show_default=True,
+    metavar="DURATION",
+    help="Leader lease period; a standby takes over within it when the leader dies.",
+)
+def scheduler(config_path: str | None, lease: str) -> None:
+    """Run scheduled scans and send alerts (the leader; others on the database stand by)."""
+    import signal
+
+    from driftwatch.scheduler import Scheduler
+
+    cfg = _config(config_path)
+    sched = Scheduler(cfg, _store(cfg), _duration("--lease", lease).total_seconds())
+
+    def stop(signum: int, frame: Any) -> None:
+        sched.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"driftwatch scheduler {sched.holder}: {len(cfg.schedules)} schedule(s)", err=True)
+    sched.run()
+
+
+@cli.group()
+def alerts() -> None:
+    """Alert channels and the outbox (docs/alerts.md)."""
+
+
+@alerts.command("test")
+@_CONFIG_OPTION
+@click.argument("channel")
+def alerts_test(config_path: str | None, channel: str) -> None:
+    """Send a test message to CHANNEL now, through the outbox, and report the outcome."""
+    from driftwatch.alerts import test_digest
+    from driftwatch.delivery import SendCounts, deliver
+
+    cfg = _config(config_path)
+    if cfg.alerts.channel(channel) is None:
+        known = ", ".join(c.name for c in cfg.alerts.channels) or "(none configured)"
+        raise DriftwatchError(f"{cfg.source}: no alert channel {channel!r}; known: {known}")
+    store = _store(cfg)
+    [mid] = store.enqueue([test_digest(channel, cfg.dashboard.base_url)])
+    row = next(r for r in store.due_messages(limit=1000) if r["id"] == mid)
+    deliver(store, cfg.alerts, row, SendCounts())
+    msg = store.messages(channel=channel, limit=1)[0]
+    if msg["status"] == "sent":
+        click.echo(f"sent test message {msg['delivery_id']} to {channel}")
+        return
+    raise DriftwatchError(f"test message to {channel} not delivered: {msg['last_error']}")
+
+
+@alerts.command("list")
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+def alerts_list(config_path: str | None, fmt: str, status: str | None) -> None:
+    """Outbox messages, newest first: status, attempts, last error."""
+    rows = _store(_config(config_path)).messages(status=status)
+    for r in rows:
+        r.pop("payload", None)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        err = f"  {r['last_error']}" if r["last_error"] else ""
+        click.echo(
+            f"{r['id']:>6} {r['status']:<8} {r['channel']:<16} scan {r['scan_id']} "
+            f"attempts {r['attempts']} {r['delivery_id']}{err}"
+        )
+
+
 @cli.command("types")
 def types_cmd() -> None:
     """List the supported resource types with their identity and attributes."""

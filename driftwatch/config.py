@@ -151,6 +151,91 @@ class TerraformConfig:
         if self.scheme == "cmd":
             return "cmd:" + shlex.join(self.argv)
         return f"{self.scheme}:{self.location}"
+SEVERITIES = ("low", "medium", "high", "critical")  # in rising order
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class ScanScope:
+    """A schedule's part of the config: empty tuples mean everything."""
+
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not (self.accounts or self.regions or self.types)
+
+    def covers(self, account: str, region: str, rtype: str) -> bool:
+        """Whether a resource is in this scope (global resources are in every region)."""
+        return (
+            (not self.accounts or account in self.accounts)
+            and (not self.regions or region in self.regions or region == "global")
+            and (not self.types or rtype in self.types)
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One `[[schedules]]` entry: an interval or a cron expression, and a scope."""
+
+    name: str
+    interval: dt.timedelta | None = None
+    cron: str | None = None
+    scope: ScanScope = ScanScope()
+
+    @property
+    def every(self) -> str:
+        return f"cron {self.cron}" if self.cron else f"every {self.interval}"
+
+
+DEFAULT_SCHEDULE = Schedule("default", interval=dt.timedelta(minutes=30))
+
+
+@dataclass(frozen=True)
+class SeverityRule:
+    """A `[[severity]]` rule: globs over type and change path, a kind, and the severity."""
+
+    severity: str
+    type: str = "*"
+    path: str = "*"
+    kind: Kind | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One `[[alerts.channels]]` entry; `settings` are its type's own (secrets resolved)."""
+
+    name: str
+    type: str
+    min_severity: str = "low"
+    types: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    notify_resolved: bool = True
+    notify_scan_failures: bool = True
+    settings: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    channels: tuple[ChannelConfig, ...] = ()
+    max_attempts: int = 12  # then the message is marked failed
+    backoff: dt.timedelta = dt.timedelta(seconds=5)  # first retry; doubles up to max_backoff
+    max_backoff: dt.timedelta = dt.timedelta(minutes=30)
+
+    def channel(self, name: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    base_url: str | None = None  # deep links in alert messages
 
 
 @dataclass(frozen=True)
@@ -162,6 +247,10 @@ class Config:
     scan: ScanConfig = ScanConfig()
     ignore: tuple[IgnoreRule, ...] = field(default_factory=tuple)
     terraform: tuple[TerraformConfig, ...] = field(default_factory=tuple)
+    schedules: tuple[Schedule, ...] = (DEFAULT_SCHEDULE,)
+    severity: tuple[SeverityRule, ...] = ()
+    alerts: AlertsConfig = AlertsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
 
     @property
     def default_account(self) -> str:
@@ -188,8 +277,24 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
     """Validate a parsed TOML document."""
     r = _Reader(str(cfg_path), cfg_path.resolve().parent)
+    _refuse_literal_secrets(r, raw)
     raw = r.expand_env(raw, "")
-    r.only(raw, "", {"git", "aws", "storage", "scan", "ignore", "terraform"})
+    r.only(
+        raw,
+        "",
+        {
+            "git",
+            "aws",
+            "storage",
+            "scan",
+            "ignore",
+            "terraform",
+            "schedules",
+            "severity",
+            "alerts",
+            "dashboard",
+        },
+    )
     aws = _aws(r, r.table(raw, "aws"))
     terraform = tuple(
         _terraform(r, item, i, aws) for i, item in enumerate(r.array_of_tables(raw, "terraform"))
@@ -206,6 +311,12 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             _ignore(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "ignore"))
         ),
         terraform=terraform,
+        schedules=_schedules(r, r.array_of_tables(raw, "schedules"), aws),
+        severity=tuple(
+            _severity(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "severity"))
+        ),
+        alerts=_alerts(r, r.table(raw, "alerts")),
+        dashboard=_dashboard(r, r.table(raw, "dashboard")),
     )
 
 
@@ -300,6 +411,173 @@ def _check_terraform(r: _Reader, sources: tuple[TerraformConfig, ...], has_git: 
                 f"{source.key}.from",
                 "a git: state is read from the [git] repository, and there is no [git] section",
             )
+
+
+# --- schedules, severity, alerts (docs/configuration.md, docs/alerts.md) ------------------
+
+
+def _schedules(r: _Reader, items: list[Any], aws: AwsConfig) -> tuple[Schedule, ...]:
+    """No [[schedules]]: one schedule for everything every 30 minutes."""
+    schedules = tuple(_schedule(r, t, f"schedules[{i}]", aws) for i, t in enumerate(items))
+    names = [s.name for s in schedules]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise r.fail("schedules", f"schedule name {name!r} is used twice")
+    return schedules or (DEFAULT_SCHEDULE,)
+
+
+def _schedule(r: _Reader, t: Any, key: str, aws: AwsConfig) -> Schedule:
+    if not isinstance(t, dict):
+        raise r.fail(key, "must be a table ([[schedules]])")
+    r.only(t, key, {"name", "interval", "cron", "accounts", "regions", "types"})
+    if ("interval" in t) == ("cron" in t):
+        raise r.fail(key, 'set exactly one of interval (e.g. "15m") or cron ("*/15 * * * *")')
+    interval = cron = None
+    if "interval" in t:
+        interval = _duration(r, t, key, "interval", "")
+        if interval < dt.timedelta(seconds=1):
+            raise r.fail(f"{key}.interval", "must be at least 1s")
+    else:
+        cron = r.string(t, key, "cron", required=True)
+        check_cron(r, f"{key}.cron", cron)
+    accounts = r.strings(t, key, "accounts", [])
+    known = [a.name for a in aws.accounts]
+    for name in accounts:
+        if name not in known:
+            raise r.fail(f"{key}.accounts", f"unknown account {name!r}; known: {', '.join(known)}")
+    return Schedule(
+        name=r.string(t, key, "name", required=True),
+        interval=interval,
+        cron=cron,
+        scope=ScanScope(
+            tuple(accounts),
+            tuple(r.strings(t, key, "regions", [])),
+            tuple(r.strings(t, key, "types", [])),
+        ),
+    )
+
+
+def check_cron(r: _Reader, key: str, expr: str) -> None:
+    """A five-field crontab expression, as APScheduler's CronTrigger reads it."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr, timezone="UTC")
+    except ValueError as exc:
+        raise r.fail(
+            key, f"{expr!r} is not a cron expression (minute hour day month weekday): {exc}"
+        ) from None
+
+
+def _severity(r: _Reader, t: Any, index: int) -> SeverityRule:
+    key = f"severity[{index}]"
+    if not isinstance(t, dict):
+        raise r.fail(key, "must be a table ([[severity]])")
+    r.only(t, key, {"type", "path", "kind", "severity"})
+    kind = t.get("kind")
+    drift_kinds = (Kind.MODIFIED, Kind.MISSING, Kind.UNMANAGED)
+    if kind is not None and kind not in drift_kinds:
+        raise r.fail(f"{key}.kind", f"must be one of {', '.join(drift_kinds)}; got {kind!r}")
+    return SeverityRule(
+        severity=_choice_required(r, t, key, "severity", SEVERITIES),
+        type=r.string(t, key, "type", "*"),
+        path=r.string(t, key, "path", "*"),
+        kind=Kind(kind) if kind else None,
+        index=index,
+    )
+
+
+def _choice_required(
+    r: _Reader, t: dict[str, Any], sect: str, key: str, choices: tuple[str, ...]
+) -> str:
+    if key not in t:
+        raise r.fail(f"{sect}.{key}", f"missing required key: one of {', '.join(choices)}")
+    return r.choice(t, sect, key, choices)
+
+
+_CHANNEL_KEYS = {
+    "name",
+    "type",
+    "min_severity",
+    "types",
+    "accounts",
+    "kinds",
+    "notify_resolved",
+    "notify_scan_failures",
+}
+
+
+def _alerts(r: _Reader, t: dict[str, Any]) -> AlertsConfig:
+    r.only(t, "alerts", {"channels", "max_attempts", "backoff", "max_backoff"})
+    channels = tuple(
+        _channel(r, c, f"alerts.channels[{i}]")
+        for i, c in enumerate(r.array_of_tables(t, "channels"))
+    )
+    names = [c.name for c in channels]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise r.fail("alerts.channels", f"channel name {name!r} is used twice")
+    return AlertsConfig(
+        channels=channels,
+        max_attempts=r.integer(t, "alerts", "max_attempts", 12, minimum=1, maximum=100),
+        backoff=_duration(r, t, "alerts", "backoff", "5s"),
+        max_backoff=_duration(r, t, "alerts", "max_backoff", "30m"),
+    )
+
+
+def _channel(r: _Reader, t: Any, key: str) -> ChannelConfig:
+    import driftwatch.notifiers  # noqa: F401  (registers the built-in channel types)
+    from driftwatch.registry import notifiers
+
+    if not isinstance(t, dict):
+        raise r.fail(key, "must be a table ([[alerts.channels]])")
+    ctype = r.string(t, key, "type", required=True)
+    if ctype not in notifiers:
+        raise r.fail(
+            f"{key}.type", f"unknown channel type {ctype!r}; known: {', '.join(notifiers.names())}"
+        )
+    notifier = notifiers.get(ctype)
+    r.only(t, key, _CHANNEL_KEYS | set(notifier.keys))
+    kinds = r.strings(t, key, "kinds", [])
+    for kind in kinds:
+        if kind not in ("modified", "missing", "unmanaged"):
+            raise r.fail(f"{key}.kinds", f"must name modified, missing or unmanaged; got {kind!r}")
+    return ChannelConfig(
+        name=r.string(t, key, "name", required=True),
+        type=ctype,
+        min_severity=r.choice(t, key, "min_severity", SEVERITIES),
+        types=tuple(r.strings(t, key, "types", [])),
+        accounts=tuple(r.strings(t, key, "accounts", [])),
+        kinds=tuple(kinds),
+        notify_resolved=r.boolean(t, key, "notify_resolved", True),
+        notify_scan_failures=r.boolean(t, key, "notify_scan_failures", True),
+        settings=notifier.settings(r, t, key),
+    )
+
+
+def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:
+    r.only(t, "dashboard", {"base_url"})
+    if "base_url" not in t:
+        return DashboardConfig()
+    return DashboardConfig(base_url=r.url(t, "dashboard", "base_url").rstrip("/"))
+
+
+# Keys whose value is a credential: never written literally in the file.
+SECRET_KEYS = ("webhook_url",)
+_WHOLE_ENV_REF = re.compile(r"^\$\{DRIFTWATCH_[A-Z0-9_]+\}$")
+
+
+def _refuse_literal_secrets(r: _Reader, raw: dict[str, Any]) -> None:
+    """A Slack webhook URL is a credential: it comes from the environment, not the file."""
+    alerts = raw.get("alerts")
+    channels = alerts.get("channels") if isinstance(alerts, dict) else None
+    for i, c in enumerate(channels if isinstance(channels, list) else []):
+        for k in SECRET_KEYS:
+            v = c.get(k) if isinstance(c, dict) else None
+            if isinstance(v, str) and not _WHOLE_ENV_REF.match(v):
+                raise r.fail(
+                    f"alerts.channels[{i}].{k}",
+                    f'is a secret: write {k}_env = "NAME" (an environment variable) or '
+                    f'{k} = "${{DRIFTWATCH_NAME}}", not the value itself',
+                )
 
 
 def _git(r: _Reader, t: dict[str, Any]) -> GitConfig:
@@ -488,8 +766,25 @@ def _ignore_expires(r: _Reader, expires: Any, key: str) -> dt.date | None:
     return expires
 
 
+def check_url(r: _Reader, key: str, value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = value if key.endswith("base_url") or key.endswith(".url") else "(hidden)"
+        raise r.fail(key, f"must be an http:// or https:// URL with a host, got {shown}")
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError as exc:
+        raise r.fail(key, f"malformed URL: {exc}") from None
+    return value
+
+
 class _Reader:
-    """Typed access to TOML tables that raises ConfigError naming file and key."""
+    """Typed access to TOML tables that raises ConfigError naming file and key.
+
+    Notifiers read their own channel settings with it (`Notifier.settings`).
+    """
 
     def __init__(self, file: str, base: Path) -> None:
         self.file, self.base = file, base
@@ -578,6 +873,25 @@ class _Reader:
                     )
         return regions
 
+    def url(self, t: dict[str, Any], sect: str, key: str) -> str:
+        """An http(s) URL with a host."""
+        v = self.string(t, sect, key, required=True)
+        return check_url(self, f"{sect}.{key}", v)
+
+    def secret_env(
+        self, t: dict[str, Any], sect: str, key: str, required: bool = True
+    ) -> str | None:
+        """The value of the environment variable named by `key` (e.g. `password_env`)."""
+        if key not in t and not required:
+            return None
+        name = self.string(t, sect, key, required=True)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise self.fail(f"{sect}.{key}", f"must name an environment variable, got {name!r}")
+        value = os.environ.get(name)
+        if not value:
+            raise self.fail(f"{sect}.{key}", f"environment variable {name} is not set (or empty)")
+        return value
+
     def integer(
         self, t: dict[str, Any], sect: str, key: str, default: int, minimum: int, maximum: int
     ) -> int:
@@ -599,3 +913,6 @@ class _Reader:
         if not isinstance(v, bool):
             raise self.fail(f"{sect}.{key}", f"must be true or false, got {v!r}")
         return v
+
+
+Reader = _Reader  # the public name: notifiers read their channel settings with it

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -83,6 +83,7 @@ class StoredDrift(NamedTuple):
     resource_id: str
     kind: str
     first_seen: str
+    severity: str | None = None
 
     @property
     def key(self) -> ResourceKey:
@@ -113,6 +114,9 @@ class Coverage:
     regions: frozenset[tuple[str, str]] = frozenset()
     ignored: frozenset[ResourceKey] = frozenset()
     held: frozenset[str] = frozenset()  # accounts whose declared state was not read whole
+    # A scheduled scan of part of the config: (account, region, type) → in its scope.
+    # Records outside it keep their state, whatever the scan saw.
+    only: Callable[[str, str, str], bool] | None = None
 
 
 class Found(NamedTuple):
@@ -196,6 +200,8 @@ def _found(f: Finding, old: Prior | None, now: str, reopen_window: dt.timedelta)
 
 def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> str | None:
     """Why an open drift that this scan did not find again resolves; None keeps it open."""
+    if cov.only is not None and not cov.only(drift.account, drift.region, drift.type):
+        return None  # outside this scan's schedule scope: not looked at
     if drift.key in cov.unchecked or drift.scope in cov.failed:
         return None  # not checked is not missing, and not resolved either
     if now_seen is not None and now_seen.kind == Kind.NOT_CHECKED:

@@ -150,6 +150,7 @@ class Finding:
     snapshot: dict[str, Any] | None = None
     hidden: list[Hidden] = field(default_factory=list)  # change paths [[ignore]] rules hid
     declared_by: dict[str, Any] | None = None  # the Terraform state and address, if any
+    severity: str = ""  # drift findings: low, medium, high or critical (driftwatch.severity)
 
     @property
     def scope(self) -> Scope:

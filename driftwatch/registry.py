@@ -1,4 +1,4 @@
-"""One Registry type, used for collectors (and later notifiers, remediators, sources)."""
+"""One Registry type, used for collectors and notifiers (and later remediators, sources)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,4 @@ class Registry(Generic[T]):
 # The registries themselves. Built-ins register through the same door as extensions.
 collectors: Registry[Any] = Registry("resource type")
 sources: Registry[Any] = Registry("state source")
+notifiers: Registry[Any] = Registry("alert channel type")

@@ -45,6 +45,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "live_id": f.live_id,
                 "declared_by": f.declared_by,
                 "fingerprint": f.fingerprint,
+                "severity": f.severity or None,
                 "status": OPEN,
                 "transition": record.transition if record else None,
                 "first_seen": record.first_seen if record else result.finished_at,
@@ -110,6 +111,7 @@ def _resolved_doc(r: Resolved) -> dict[str, Any]:
         "account": d.account,
         "region": d.region,
         "fingerprint": d.fingerprint,
+        "severity": d.severity,
         "first_seen": d.first_seen,
         "reason": r.reason,
     }
@@ -216,12 +218,15 @@ def _headline(kind: Kind, f: Finding, result: ScanResult) -> str:
         where.append(f"since {record.first_seen}")
     label = _TRANSITION.get(record.transition) if record else None
     tag = f" [bold]{label}[/]" if label else ""
+    if f.severity:
+        tag = f"{tag} [{_SEVERITY_STYLE[f.severity]}]\\[{f.severity}][/]"
     return (
         f"  [{_STYLE[kind]}]{_MARK[kind]}[/] [bold]{escape(f.type)}[/] {escape(f.id)}{tag}"
         f"  [dim]({escape(', '.join(where))})[/]"
     )
 
 
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 _TRANSITION = {"new": "(new)", "changed": "(changed)", "reopened": "(reopened)"}
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
+from driftwatch.alerts import AlertSetup
 from driftwatch.aws import AwsSessions
 from driftwatch.collect import Collected, Collection, Progress, ScopePlan
-from driftwatch.config import Config, IgnoreRule
+from driftwatch.config import Config, IgnoreRule, ScanScope
 from driftwatch.datadir import prepare_data_dir
 from driftwatch.declared.git import Fetched, GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, duplicates, parse_manifests
@@ -36,9 +37,11 @@ from driftwatch.models import (
 )
 from driftwatch.registry import collectors
 from driftwatch.secretkey import load_or_create_key
-from driftwatch.store import PruneCounts, ScanWrite, Store
+from driftwatch.severity import assign as assign_severity
+from driftwatch.store import Fence, FencedError, PruneCounts, ScanWrite, Store
 
 log = logging.getLogger(__name__)
+EVERYTHING = ScanScope()
 
 
 @dataclass
@@ -166,8 +169,9 @@ def check_types(cfg: Config) -> None:
     check_rule_types(cfg, collectors.names())
 
 
-def watched_scopes(cfg: Config) -> list[tuple[Scope, int]]:
-    """The scopes the config watches for unmanaged resources, with their account's index."""
+def watched_scopes(cfg: Config, only: ScanScope = EVERYTHING) -> list[tuple[Scope, int]]:
+    """The scopes the config watches for unmanaged resources, with their account's index
+    (within a schedule's scope, when it has one)."""
     if not cfg.scan.unmanaged:
         return []
     types = list(cfg.scan.types) or collectors.names()
@@ -176,14 +180,17 @@ def watched_scopes(cfg: Config) -> list[tuple[Scope, int]]:
         for i, account in enumerate(cfg.aws.accounts)
         for rtype in types
         for region in ([GLOBAL_REGION] if collectors.get(rtype).is_global else account.regions)
+        if only.covers(account.name, region, rtype)
     ]
 
 
-def plan_scopes(cfg: Config, declared: list[DeclaredResource]) -> list[ScopePlan]:
+def plan_scopes(
+    cfg: Config, declared: list[DeclaredResource], only: ScanScope = EVERYTHING
+) -> list[ScopePlan]:
     """Watched scopes (for unmanaged detection) plus every scope something is declared in."""
     plans = {
         scope: ScopePlan(scope, cfg.aws.accounts[i], watched=True)
-        for scope, i in watched_scopes(cfg)
+        for scope, i in watched_scopes(cfg, only)
     }
     for res in declared:
         if res.scope not in plans:
@@ -287,6 +294,7 @@ def coverage(
     findings: list[Finding],
     hidden: Sequence[Hidden] = (),
     held: frozenset[str] = frozenset(),
+    only: ScanScope = EVERYTHING,
 ) -> Coverage:
     """The evidence this scan holds for resolving (or keeping) drift records."""
     unchecked: set[ResourceKey] = {f.key for f in findings if f.kind == Kind.NOT_CHECKED}
@@ -303,6 +311,7 @@ def coverage(
         ),
         ignored=frozenset(h.key for h in hidden if h.kind != Kind.MODIFIED),
         held=held,
+        only=None if only.everything else only.covers,
     )
 
 
@@ -334,6 +343,16 @@ def scan_status(plans: list[ScopePlan], got: Collected, findings: list[Finding])
     return "ok"
 
 
+@dataclass(frozen=True)
+class RunAs:
+    """Who runs a scan: the trigger (a schedule's name, `request`, or None for the CLI),
+    the leader's lease to fence its writes with, and the schedule's scope."""
+
+    trigger: str | None = None
+    fence: Fence | None = None
+    scope: ScanScope = EVERYTHING
+
+
 def run_scan(
     cfg: Config,
     store: Store | None,
@@ -341,12 +360,15 @@ def run_scan(
     *,
     allow_declared_drop: bool = False,
     wait_s: float = 0.0,
+    run_as: RunAs | None = None,
 ) -> ScanResult:
     """Run one scan under the data directory's lock; with a store, persist it.
 
     Every scan started against a store leaves a row: `running`, then `ok`/`partial`/
-    `failed`; a scan that cannot finish is recorded as failed and the error re-raised.
+    `failed`; a scan that cannot finish is recorded as failed, its alert queued, and the
+    error re-raised. A leader that lost its lease (FencedError) writes nothing more.
     """
+    run_as = run_as or RunAs()
     check_types(cfg)
     data_dir = prepare_data_dir(cfg)
     with data_dir_lock(data_dir, wait_s):
@@ -354,14 +376,31 @@ def run_scan(
         if store is None:
             return _scan(cfg, None, None, on_progress, allow_declared_drop, secret_key)
         store.check()
-        scan_id = store.start_scan(now_iso())
+        scan_id = store.start_scan(now_iso(), run_as.fence, run_as.trigger)
         try:
-            result = _scan(cfg, store, scan_id, on_progress, allow_declared_drop, secret_key)
+            result = _scan(
+                cfg, store, scan_id, on_progress, allow_declared_drop, secret_key, run_as
+            )
+        except FencedError:
+            raise
         except BaseException as exc:
-            store.fail_scan(scan_id, now_iso(), _failure(exc, cfg), getattr(exc, "commit", None))
+            store.fail_scan(
+                scan_id,
+                now_iso(),
+                _failure(exc, cfg),
+                getattr(exc, "commit", None),
+                alert_setup(cfg),
+                run_as.fence,
+            )
             raise
         result.pruned = _maybe_prune(cfg, store)
         return result
+
+
+def alert_setup(cfg: Config) -> AlertSetup | None:
+    if not cfg.alerts.channels:
+        return None
+    return AlertSetup(cfg.alerts.channels, cfg.dashboard.base_url)
 
 
 def _failure(exc: BaseException, cfg: Config) -> str:
@@ -380,20 +419,24 @@ def _scan(
     on_progress: Callable[[Progress], None] | None,
     allow_declared_drop: bool,
     secret_key: bytes,
+    run_as: RunAs | None = None,
 ) -> ScanResult:
     started, t0 = now_iso(), time.monotonic()
     sessions = AwsSessions(cfg.aws)
     loaded = load_all(cfg, sessions, secret_key)
     declared, held = loaded.resources, loaded.held
     commit = loaded.fetched.commit if loaded.fetched else None
+    scope = run_as.scope if run_as else EVERYTHING
+    if not scope.everything:  # a schedule's part: the rest keeps its records as they are
+        declared = [d for d in declared if scope.covers(d.account, d.region, d.type)]
     # An unread source shrinks the count without any clean-up: its account is held instead.
-    if store is not None and not allow_declared_drop and not held:
+    if store is not None and not allow_declared_drop and not held and scope.everything:
         try:
             check_declared_drop(cfg, store, len(declared), commit)
         except DriftwatchError as exc:
             exc.commit = commit  # type: ignore[attr-defined]
             raise
-    plans = plan_scopes(cfg, declared)
+    plans = plan_scopes(cfg, declared, scope)
     collection = Collection(
         sessions, cfg.aws.max_concurrency, on_progress, log_hint=str(cfg.storage.log_path)
     )
@@ -403,7 +446,8 @@ def _scan(
     findings, hidden = apply_rules(
         build_findings(cfg, plans, got, today, secret_key, held), cfg.ignore, today
     )
-    cov = coverage(cfg, plans, got, declared, findings, hidden, held)
+    assign_severity(findings, cfg.severity)
+    cov = coverage(cfg, plans, got, declared, findings, hidden, held, scope)
     result = ScanResult(
         id=scan_id,
         commit=commit,
@@ -432,12 +476,14 @@ def _scan(
                 errors=got.errors,
                 coverage=cov,
                 reopen_window=cfg.scan.reopen_window,
-                declared=len(declared),
+                declared=len(declared) if scope.everything else None,
                 api_calls=result.api_calls,
                 duration_s=result.duration_s,
                 stale_source=result.stale_source,
                 ignore_rules=rule_statuses(cfg.ignore, today, result.unused_rules),
                 hidden=hidden,
+                fence=run_as.fence if run_as else None,
+                alerts=alert_setup(cfg),
             )
         )
     return result

@@ -59,12 +59,13 @@ def test_transitions_and_resolutions_are_in_json_and_table(
     assert [(d["id"], d["transition"]) for d in third.doc["drifts"]] == [("logs", "changed")]
     [resolved] = third.doc["resolved"]
     assert (resolved["id"], resolved["reason"]) == ("data", "in sync")
+    assert third.doc["drifts"][0]["severity"] == "high" and resolved["severity"] == "high"
 
     s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Suspended"})
     table = run_cli("scan", "--config", str(cfg), "--format", "table")
     assert table.code == 2
     assert "aws_s3_bucket data (reopened)" in table.stdout
-    assert "aws_s3_bucket logs  (" in table.stdout  # unchanged: no transition label
+    assert "aws_s3_bucket logs [high]  (" in table.stdout  # unchanged: no transition label
     assert "1 new, 0 changed, 0 resolved" in table.stdout
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from driftwatch.errors import StoreError
 from driftwatch.lifecycle import OPEN, OPEN_STATUSES, RESOLVED
+from driftwatch.store import lease, outbox
+from driftwatch.store.lease import Fence, FencedError
 from driftwatch.store.migrations import migrations
 from driftwatch.store.persist import (
     ScanWrite,
@@ -21,7 +26,20 @@ from driftwatch.store.persist import (
 )
 from driftwatch.store.prune import PruneCounts, prune
 
-__all__ = ["OPEN", "RESOLVED", "PruneCounts", "ScanWrite", "Store", "open_problem", "resource_key"]
+if TYPE_CHECKING:
+    from driftwatch.alerts import AlertSetup, Digest
+
+__all__ = [
+    "OPEN",
+    "RESOLVED",
+    "Fence",
+    "FencedError",
+    "PruneCounts",
+    "ScanWrite",
+    "Store",
+    "open_problem",
+    "resource_key",
+]
 
 INTERRUPTED = "interrupted: the process running this scan ended before it finished"
 
@@ -31,18 +49,27 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = Database(self.path)
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            # A scan's temporary tables in memory, not in temp files; a page cache that
-            # holds a large scan's working set (32 MB; SQLite's default is 2 MB).
-            self.db.execute("PRAGMA temp_store = MEMORY")
-            self.db.execute("PRAGMA cache_size = -32768")
-            self.db.enable_wal()
-            migrations.apply(self.db)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(open_problem(self.path, exc)) from None
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = Database(self.path)
+                self.db.execute("PRAGMA busy_timeout = 10000")
+                # A scan's temporary tables in memory, not in temp files; a page cache
+                # that holds a large scan's working set (32 MB; SQLite's default is 2 MB).
+                self.db.execute("PRAGMA temp_store = MEMORY")
+                self.db.execute("PRAGMA cache_size = -32768")
+                self.db.enable_wal()
+                migrations.apply(self.db)
+                return
+            except (sqlite3.Error, OSError) as exc:
+                # Switching to WAL and migrating a new file do not wait on the busy
+                # handler: two processes opening one new database at once retry here.
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    self.db.close()
+                    time.sleep(0.1)
+                    continue
+                raise StoreError(open_problem(self.path, exc)) from None
 
     def close(self) -> None:
         self.db.close()
@@ -68,28 +95,184 @@ class Store:
 
     # --- scans ---------------------------------------------------------------------------
 
-    def start_scan(self, started_at: str) -> int:
+    def start_scan(
+        self, started_at: str, fence: Fence | None = None, trigger: str | None = None
+    ) -> int:
         """Record a scan as running. Any older `running` row belongs to a process that
-        died (the caller holds the data-directory lock), so it is marked failed."""
-        with self.db.atomic():
+        died (the caller holds the data-directory lock), so it is marked failed. A
+        scheduled scan starts only while its leader still holds the lease."""
+        with self._immediate():
+            lease.check(self.db.conn, fence)
             self.db.execute(
                 "UPDATE scans SET status = 'failed', error = ? WHERE status = 'running'",
                 [INTERRUPTED],
             )
             cur = self.db.execute(
-                "INSERT INTO scans (started_at, status) VALUES (?, 'running')", [started_at]
+                "INSERT INTO scans (started_at, status, trigger, epoch) "
+                "VALUES (?, 'running', ?, ?)",
+                [started_at, trigger, fence.epoch if fence else None],
             )
             return int(cur.lastrowid or 0)
 
     def fail_scan(
-        self, scan_id: int, finished_at: str, error: str, commit_sha: str | None = None
+        self,
+        scan_id: int,
+        finished_at: str,
+        error: str,
+        commit_sha: str | None = None,
+        alerts: AlertSetup | None = None,
+        fence: Fence | None = None,
     ) -> None:
-        """A scan that could not finish: nothing else changes."""
-        with self.db.atomic():
+        """A scan that could not finish: nothing else changes, but its alert is queued
+        (once per failure streak) in the same transaction. A fenced leader writes nothing."""
+        from driftwatch.store.persist import scan_facts, write_alerts
+
+        with self._immediate():
+            lease.check(self.db.conn, fence)
             self.db.execute(
                 "UPDATE scans SET status = 'failed', finished_at = ?, error = ?, "
                 "commit_sha = coalesce(?, commit_sha) WHERE id = ?",
                 [finished_at, error, commit_sha, scan_id],
+            )
+            if alerts is not None:
+                facts = scan_facts(
+                    self.db.conn, scan_id, "failed", finished_at, alerts, commit_sha, error
+                )
+                write_alerts(self.db.conn, alerts, facts, None)
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (read-then-write safe)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- the leader lease (store/lease.py) -----------------------------------------------
+
+    def acquire_lease(self, holder: str, ttl_s: float, name: str = lease.SCHEDULER) -> int | None:
+        with self._immediate():
+            return lease.acquire(self.db.conn, name, holder, time.time(), ttl_s)
+
+    def renew_lease(self, fence: Fence, ttl_s: float) -> bool:
+        with self._immediate():
+            return lease.renew(self.db.conn, fence, time.time(), ttl_s)
+
+    def release_lease(self, fence: Fence) -> None:
+        with self._immediate():
+            lease.release(self.db.conn, fence)
+
+    def lease(self, name: str = lease.SCHEDULER) -> dict[str, Any] | None:
+        rows = list(self.db.table("leases").rows_where("name = ?", [name]))
+        return rows[0] if rows else None
+
+    # --- the alerts outbox (store/outbox.py) ---------------------------------------------
+
+    def enqueue(self, digests: list[Digest]) -> list[int]:
+        with self._immediate():
+            return outbox.enqueue(self.db.conn, digests, _now())
+
+    def due_messages(self, limit: int = 20) -> list[dict[str, Any]]:
+        return outbox.due(self.db.conn, _now(), limit)
+
+    def mark_sent(self, message_id: int, fence: Fence | None = None) -> None:
+        with self._immediate():
+            self.db.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ?",
+                [_now(), message_id],
+            )
+
+    def mark_retry(self, message_id: int, error: str, next_attempt_at: str) -> None:
+        with self._immediate():
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                [error, next_attempt_at, message_id],
+            )
+
+    def mark_failed(self, message_id: int, error: str) -> None:
+        """A permanent failure: shown with the channel's error, not retried."""
+        with self._immediate():
+            self.db.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                [error, message_id],
+            )
+
+    def messages(
+        self, status: str | None = None, channel: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Outbox messages, newest first: status, attempts, last error (the notifications
+        page and `driftwatch alerts list`)."""
+        where, args = [], []
+        for column, value in (("status", status), ("channel", channel)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        rows = self.db.table("outbox").rows_where(
+            " AND ".join(where) or None, args, order_by="id DESC", limit=limit
+        )
+        return list(rows)
+
+    # --- schedules and scan requests -----------------------------------------------------
+
+    def record_schedule(self, name: str, **values: Any) -> None:
+        """Upsert a schedule's next/last run (`GET /api/v1/schedules` reads these)."""
+        self.db.table("schedule_runs").upsert({"name": name, **values}, pk="name")
+
+    def schedules(self) -> list[dict[str, Any]]:
+        return list(self.db.table("schedule_runs").rows_where(order_by="name"))
+
+    def request_scan(self, requested_by: str) -> tuple[dict[str, Any], bool]:
+        """Queue a scan for the leader; while one is queued or running, return that one.
+        (row, created)."""
+        with self._immediate():
+            row = self.db.execute(
+                "SELECT id FROM scan_requests WHERE status IN ('queued', 'running') LIMIT 1"
+            ).fetchone()
+            if row is None:
+                cur = self.db.execute(
+                    "INSERT INTO scan_requests (requested_at, requested_by, status) "
+                    "VALUES (?, ?, 'queued')",
+                    [_now(), requested_by],
+                )
+                rid, created = int(cur.lastrowid or 0), True
+            else:
+                rid, created = int(row[0]), False
+        return self.scan_request(rid) or {}, created
+
+    def scan_request(self, request_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.table("scan_requests").rows_where("id = ?", [request_id]))
+        return rows[0] if rows else None
+
+    def claim_scan_request(self, fence: Fence | None) -> int | None:
+        """The leader takes the oldest queued request (None when there is none)."""
+        with self._immediate():
+            lease.check(self.db.conn, fence)
+            row = self.db.execute(
+                "SELECT id FROM scan_requests WHERE status = 'queued' ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "UPDATE scan_requests SET status = 'running', started_at = ? WHERE id = ?",
+                [_now(), row[0]],
+            )
+            return int(row[0])
+
+    def finish_scan_request(
+        self, request_id: int, scan_id: int | None, error: str | None = None
+    ) -> None:
+        with self._immediate():
+            self.db.execute(
+                "UPDATE scan_requests SET status = ?, scan_id = ?, finished_at = ?, error = ? "
+                "WHERE id = ?",
+                ["failed" if error else "done", scan_id, _now(), error, request_id],
             )
 
     def persist_scan(self, write: ScanWrite) -> Any:

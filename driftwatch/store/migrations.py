@@ -197,3 +197,74 @@ def m004_ignore_rules_and_hits(db: Database) -> None:
 def m005_scan_stale_source(db: Database) -> None:
     """The Git fetch error of a scan that read the last fetched commit (on_fetch_error)."""
     db.table("scans").add_column("stale_source", str)
+
+
+@migrations()
+def m005_severity(db: Database) -> None:
+    """Each drift record's severity, as its last scan judged it (driftwatch.severity)."""
+    db.table("drifts").add_column("severity", str)
+
+
+@migrations()
+def m006_outbox_lease_schedules(db: Database) -> None:
+    """Alerts outbox, announced drift events, the scheduler lease, schedule runs, scan
+    requests (docs/operations.md#the-scheduler)."""
+    db.table("outbox").create(
+        {
+            "id": int,
+            "delivery_id": str,  # the idempotency key the receiver sees
+            "channel": str,
+            "scan_id": int,
+            "kind": str,  # digest or test
+            "payload": str,
+            "status": str,  # pending, sent, failed
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"delivery_id", "channel", "status", "payload"},
+    )
+    db.table("outbox").create_index(["delivery_id"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt_at"])
+    db.execute(
+        "CREATE UNIQUE INDEX idx_outbox_channel_scan ON outbox (channel, scan_id) "
+        "WHERE kind = 'digest'"
+    )
+    db.table("alert_items").create(
+        {"channel": str, "fingerprint": str, "event_id": int, "outbox_id": int},
+        pk=("channel", "fingerprint", "event_id"),
+    )
+    db.table("leases").create(
+        {"name": str, "holder": str, "epoch": int, "expires_at": float, "acquired_at": str},
+        pk="name",
+    )
+    db.table("schedule_runs").create(
+        {
+            "name": str,
+            "every": str,
+            "next_run_at": str,
+            "last_run_at": str,
+            "last_scan_id": int,
+            "last_status": str,
+        },
+        pk="name",
+    )
+    db.table("scan_requests").create(
+        {
+            "id": int,
+            "requested_at": str,
+            "requested_by": str,
+            "status": str,  # queued, running, done, failed
+            "scan_id": int,
+            "started_at": str,
+            "finished_at": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db.table("scan_requests").create_index(["status"])
+    db.table("scans").add_column("trigger", str)
+    db.table("scans").add_column("epoch", int)

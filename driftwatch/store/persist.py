@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
 from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import (
     NEW,
@@ -31,6 +32,8 @@ from driftwatch.lifecycle import (
     to_json,
 )
 from driftwatch.models import Finding, Hidden, Kind, ScopeError
+from driftwatch.store import lease
+from driftwatch.store.outbox import enqueue
 
 _COUNTED = ("in_sync", "modified", "missing", "unmanaged", "not_checked")
 
@@ -51,20 +54,74 @@ class ScanWrite:
     errors: Sequence[ScopeError]
     coverage: Coverage
     reopen_window: dt.timedelta
-    declared: int
+    declared: int | None  # None for a schedule's part-scan (the drop guard compares full ones)
     api_calls: int = 0
     duration_s: float = 0.0
     stale_source: str | None = None  # the Git fetch error when the last fetched commit was read
     ignore_rules: Sequence[tuple[IgnoreRule, str]] = ()  # each rule and its status
     hidden: Sequence[Hidden] = ()  # what the rules hid
+    fence: lease.Fence | None = None  # a scheduled scan: the leader's lease, checked here
+    alerts: AlertSetup | None = None  # channels to enqueue this scan's digests for
 
 
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     _update_scan(conn, w)  # a write first: the transaction holds the write lock from here
+    lease.check(conn, w.fence)  # a leader that lost its lease persists nothing
     _write_errors(conn, w)
     _write_ignored(conn, w)
     _write_resources(conn, w)
-    return _write_lifecycle(conn, w)
+    plan = _write_lifecycle(conn, w)
+    if w.alerts is not None:
+        scan = scan_facts(conn, w.scan_id, w.status, w.finished_at, w.alerts, w.commit_sha)
+        scan = ScanFacts(**{**scan.__dict__, "scope_errors": tuple(_error_lines(w.errors))})
+        write_alerts(conn, w.alerts, scan, plan)
+    return plan
+
+
+def scan_facts(
+    conn: sqlite3.Connection,
+    scan_id: int,
+    status: str,
+    finished_at: str,
+    setup: AlertSetup,
+    commit: str | None,
+    error: str | None = None,
+) -> ScanFacts:
+    """This scan, and the status of the last finished scan before it (failure streaks)."""
+    row = conn.execute(
+        "SELECT status FROM scans WHERE id < ? AND status IN ('ok', 'partial', 'failed') "
+        "ORDER BY id DESC LIMIT 1",
+        [scan_id],
+    ).fetchone()
+    return ScanFacts(
+        scan_id=scan_id,
+        status=status,
+        finished_at=finished_at,
+        previous_status=row[0] if row else None,
+        error=error,
+        commit=commit,
+        link=scan_link(setup.base_url, scan_id),
+    )
+
+
+def write_alerts(
+    conn: sqlite3.Connection, setup: AlertSetup, scan: ScanFacts, plan: LifecyclePlan | None
+) -> None:
+    """The scan's digests into the outbox, in the caller's (the scan's) transaction."""
+    items = []
+    if plan is not None and plan.events:
+        ids = dict(
+            conn.execute(
+                "SELECT fingerprint, id FROM drift_events WHERE scan_id = ?", [scan.scan_id]
+            ).fetchall()
+        )
+        items = alert_items(plan, ids, setup.base_url)
+    enqueue(conn, plan_digests(scan, items, setup.channels, setup.base_url), scan.finished_at)
+
+
+def _error_lines(errors: Sequence[ScopeError]) -> list[str]:
+    lines = [f"{e.scope}{' ' + e.resource_id if e.resource_id else ''}: {e.error}" for e in errors]
+    return lines[:20]
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
@@ -193,12 +250,14 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
 
 # Temporary tables without keys: rows are unique by construction, and an index would
 # only cost time; every join probes the permanent table's primary key.
-_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT)"
+_FP_TEMP = (
+    "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT, severity TEXT)"
+)
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 # The records this scan found again (any status), touched and read in one pass: a
 # primary-key probe per finding. New, changed and reopened ones are upserted after.
 _TOUCH_AND_LOAD_PRIOR = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
+UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source, severity = t.severity
 FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
 RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
           drifts.resolved_at
@@ -206,17 +265,19 @@ RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_s
 # The open records it did not find: candidates for resolution. NOT IN builds one
 # temporary index over this scan's fingerprints.
 _LOAD_UNFOUND = f"""
-SELECT fingerprint, account, region, type, resource_id, kind, first_seen FROM drifts
+SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity FROM drifts
 WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_drifts)
 """
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
-                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id)
-VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?)
+                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id,
+                    severity)
+VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?,?)
 ON CONFLICT (fingerprint) DO UPDATE SET
     status = '{OPEN}', source = excluded.source, changes = excluded.changes,
     changes_hash = excluded.changes_hash, first_seen = excluded.first_seen,
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
+    severity = excluded.severity,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
     resolved_at = NULL, resolved_reason = NULL
 """
@@ -231,8 +292,10 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     conn.execute("DELETE FROM scan_drifts")
     # In key order: the joins below then walk the permanent index in order, not at random.
     conn.executemany(
-        "INSERT INTO scan_drifts VALUES (?, ?)",
-        sorted((f.fingerprint, f.source) for f in w.findings if f.kind.is_drift),
+        "INSERT INTO scan_drifts VALUES (?, ?, ?)",
+        sorted(
+            (f.fingerprint, f.source, f.severity or None) for f in w.findings if f.kind.is_drift
+        ),
     )
     touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
     prior = {fp: Prior(*rest) for fp, *rest in touched}
@@ -255,6 +318,7 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
                 w.finished_at,
                 w.scan_id if d.transition in (NEW, REOPENED) else None,
                 w.scan_id,
+                d.finding.severity or None,
             )
             for d in plan.found
             if d.transition != UNCHANGED
