@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from driftwatch.lifecycle import OPEN, Resolved
+from driftwatch.lifecycle import ACKNOWLEDGED, OPEN, Resolved
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult
 
@@ -43,7 +43,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "source": f.source,
                 "live_id": f.live_id,
                 "fingerprint": f.fingerprint,
-                "status": OPEN,
+                "status": record.status if record else OPEN,
                 "transition": record.transition if record else None,
                 "first_seen": record.first_seen if record else result.finished_at,
                 "changes": [c.to_dict() for c in f.changes],
@@ -170,6 +170,8 @@ def _headline(kind: Kind, f: Finding, result: ScanResult) -> str:
     if record is not None:
         where.append(f"since {record.first_seen}")
     label = _TRANSITION.get(record.transition) if record else None
+    if record is not None and record.status == ACKNOWLEDGED:
+        label = "(acknowledged)"
     tag = f" [bold]{label}[/]" if label else ""
     return (
         f"  [{_STYLE[kind]}]{_MARK[kind]}[/] [bold]{escape(f.type)}[/] {escape(f.id)}{tag}"

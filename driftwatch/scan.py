@@ -18,7 +18,7 @@ from driftwatch.declared.git import GitSource
 from driftwatch.declared.manifests import SUFFIXES, ParseCache, parse_manifests
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError
-from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
+from driftwatch.lifecycle import ACKNOWLEDGED, Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
     GLOBAL_REGION,
@@ -63,7 +63,12 @@ class ScanResult:
 
     @property
     def has_drift(self) -> bool:
-        return any(f.kind.is_drift for f in self.findings)
+        """A drift that is not acknowledged (acknowledged ones do not set exit code 2)."""
+        return any(f.kind.is_drift and not self.acknowledged(f) for f in self.findings)
+
+    def acknowledged(self, f: Finding) -> bool:
+        record = self.record(f)
+        return record is not None and record.status == ACKNOWLEDGED
 
     @property
     def incomplete(self) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftwatch.lifecycle import (
+    ACKNOWLEDGED,
     NEW,
     OPEN,
     OPEN_STATUSES,
@@ -29,6 +30,7 @@ from driftwatch.lifecycle import (
     to_json,
 )
 from driftwatch.models import Finding, Kind, ScopeError
+from driftwatch.store.actions import expire_snoozes
 
 _COUNTED = ("in_sync", "modified", "missing", "unmanaged", "not_checked")
 
@@ -56,9 +58,20 @@ class ScanWrite:
 
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     _update_scan(conn, w)  # a write first: the transaction holds the write lock from here
+    expire_snoozes(conn, w.finished_at, w.scan_id)
     _write_errors(conn, w)
     _write_resources(conn, w)
-    return _write_lifecycle(conn, w)
+    plan = _write_lifecycle(conn, w)
+    conn.execute(_COUNT_OPEN, [OPEN, ACKNOWLEDGED, w.scan_id])
+    return plan
+
+
+_COUNT_OPEN = """
+UPDATE scans SET
+    open_drifts = (SELECT count(*) FROM drifts WHERE status = ?1),
+    acknowledged_drifts = (SELECT count(*) FROM drifts WHERE status = ?2)
+WHERE id = ?3
+"""
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
@@ -187,14 +200,16 @@ ON CONFLICT (fingerprint) DO UPDATE SET
     changes_hash = excluded.changes_hash, first_seen = excluded.first_seen,
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
-    resolved_at = NULL, resolved_reason = NULL
+    resolved_at = NULL, resolved_reason = NULL,
+    ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 """
 _TOUCH_UNCHANGED = """
 UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
 FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
 """
 _RESOLVE = f"""
-UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?
+UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?,
+    ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 WHERE fingerprint = ?
 """
 
