@@ -19,7 +19,7 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
 
 if TYPE_CHECKING:
-    from driftwatch.store import Store
+    from driftwatch.store import Actor, Store
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
@@ -146,9 +146,10 @@ _FORMAT_OPTION = click.option(
 @_FORMAT_OPTION
 @click.option(
     "--status",
-    type=click.Choice(["open", "resolved", "all"]),
+    type=click.Choice(["open", "acknowledged", "resolved", "all"]),
     default="open",
     show_default=True,
+    help="open: not resolved (acknowledged included); acknowledged or resolved: only those.",
 )
 @click.option("--type", "rtype", help="Only this resource type (e.g. aws_s3_bucket).")
 @click.option("--account", help="Only this account (its name in the config).")
@@ -238,6 +239,99 @@ def demo(workdir: str) -> None:
     from pathlib import Path
 
     run_demo(Path(workdir))
+
+
+@cli.command()
+@_CONFIG_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+def serve(config_path: str | None, host: str, port: int, threads: int) -> None:
+    """Serve the dashboard, JSON API and /metrics with waitress (no scheduler yet)."""
+    import waitress
+
+    from driftwatch.web import create_app
+
+    app = create_app(_config(config_path))
+    click.echo(f"driftwatch: dashboard on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="driftwatch")
+
+
+@cli.group()
+def user() -> None:
+    """Dashboard users."""
+
+
+@user.command("add")
+@_CONFIG_OPTION
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "operator", "admin"]),
+    required=True,
+    help="viewer reads; operator also acknowledges; admin also sees the audit log and "
+    "manages tokens.",
+)
+def user_add(config_path: str | None, name: str, role: str) -> None:
+    """Add a user, or set an existing user's password and role.
+
+    The password is read from a prompt, or from standard input when it is not a terminal
+    (one line); never from the command line.
+    """
+    from driftwatch.users import check_name, hash_password
+
+    check_name(name)
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    digest = hash_password(password)
+    store = _store(_config(config_path))
+    added = store.upsert_user(name, digest, role, _cli_actor())
+    click.echo(f"{'added' if added else 'updated'} user {name} ({role})")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens (Authorization: Bearer …)."""
+
+
+@token.command("create")
+@_CONFIG_OPTION
+@click.option("--user", "user_name", required=True, help="The user the token acts as.")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "operate"]),
+    required=True,
+    help="read: GET only; operate: also acknowledge (if the user's role allows).",
+)
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def token_create(config_path: str | None, user_name: str, scope: str, name: str) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from driftwatch.store import users as user_sql
+    from driftwatch.users import new_token, token_hash
+
+    store = _store(_config(config_path))
+    row = user_sql.user_by_name(store.conn, user_name)
+    if row is None:
+        raise DriftwatchError(
+            f"no user {user_name!r} in {store.path}; add one with `driftwatch user add`"
+        )
+    secret = new_token()
+    store.add_token(row["id"], name, scope, token_hash(secret), secret[:10], _cli_actor())
+    click.echo(secret)
+
+
+def _cli_actor() -> Actor:
+    import getpass
+
+    from driftwatch.store import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(f"cli:{who}")
 
 
 @cli.command("types")

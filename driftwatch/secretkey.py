@@ -11,9 +11,9 @@ from driftwatch.errors import StoreError
 KEY_FILE = "secret.key"
 
 
-def load_or_create_key(data_dir: Path) -> bytes:
-    """Read `<data_dir>/secret.key`, creating it (mode 0600) on first use."""
-    path = data_dir / KEY_FILE
+def load_or_create_key(data_dir: Path, name: str = KEY_FILE) -> bytes:
+    """Read `<data_dir>/<name>` (default secret.key), creating it (mode 0600) on first use."""
+    path = data_dir / name
     try:
         if path.exists():
             key = path.read_bytes()
