@@ -648,3 +648,30 @@ def test_metrics_are_built_from_the_database(
 def test_a_static_asset_is_served_locally(viewer: FlaskClient) -> None:
     resp = viewer.get("/static/driftwatch.css")
     assert resp.status_code == 200 and b"--ok" in resp.data
+
+
+def test_create_app_takes_a_config_path_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(f'[git]\nurl = "{tmp_path}"\n[storage]\npath = "state/dw.db"\n')
+    app = create_app(str(path), testing=True)
+    assert app.extensions["driftwatch"].config.storage.path == tmp_path / "state" / "dw.db"
+    monkeypatch.setenv("DRIFTWATCH_CONFIG", str(path))
+    assert create_app().extensions["driftwatch"].config.source == path  # as gunicorn calls it
+
+
+def test_an_internal_error_is_a_500_page_or_json_error(
+    viewer: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftwatch.store import read
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(read, "summary", broken)
+    page = viewer.get("/")
+    assert page.status_code == 500 and "500 · Internal Server Error" in text(page)
+    assert "boom" not in text(page)
+    api = viewer.get("/api/v1/summary")
+    assert api.status_code == 500 and api.json["error"]["status"] == 500

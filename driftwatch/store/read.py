@@ -199,16 +199,6 @@ def drift_events(conn: sqlite3.Connection, fingerprint: str) -> list[dict[str, A
     return [decode(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
 
 
-def filter_values(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    """The values the filter menus offer (types, accounts, regions on record)."""
-    out = {}
-    for column in ("type", "account", "region"):
-        out[column] = [
-            r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM resources ORDER BY 1")
-        ]
-    return out
-
-
 # --- overview and metrics --------------------------------------------------------------
 
 
@@ -219,6 +209,7 @@ class Summary:
     by_kind: dict[str, int] = field(default_factory=dict)
     by_type: dict[str, int] = field(default_factory=dict)
     by_place: dict[str, int] = field(default_factory=dict)  # "account/region" → count
+    groups: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     last_scan: dict[str, Any] | None = None
     last_good_scan: dict[str, Any] | None = None
     last_scan_errors: list[dict[str, Any]] = field(default_factory=list)
@@ -226,8 +217,8 @@ class Summary:
 
 def summary(conn: sqlite3.Connection) -> Summary:
     """Open drifts (acknowledged ones apart), grouped; the last scan and its errors."""
-    s = Summary()
-    for kind, rtype, account, region, n in open_groups(conn):
+    s = Summary(groups=open_groups(conn))
+    for kind, rtype, account, region, n in s.groups:
         s.open += n
         s.by_kind[kind] = s.by_kind.get(kind, 0) + n
         s.by_type[rtype] = s.by_type.get(rtype, 0) + n

@@ -10,8 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from driftwatch.store import ActionError, read
 from driftwatch.users import OPERATOR, VIEWER
 from driftwatch.web.auth import caller, requires
-from driftwatch.web.params import ack_fields, drift_id, drift_query
-from driftwatch.web.state import store
+from driftwatch.web.params import ack_fields, drift_id, drift_query, filter_values
+from driftwatch.web.state import state, store
 
 bp = Blueprint("drifts", __name__, url_prefix="/drifts")
 
@@ -70,7 +70,7 @@ def index() -> str:
         q=q,
         page=page,
         args=args,
-        values=read.filter_values(store().conn),
+        values=filter_values(state().config),
         kinds=read.DRIFT_KINDS,
         statuses=read.DRIFT_STATUSES,
         sorts=tuple(read.DRIFT_SORTS),

@@ -43,15 +43,15 @@ class _FromDatabase:
         self.conn = conn
 
     def collect(self) -> Any:
+        s = read.summary(self.conn)
         opened = GaugeMetricFamily(
             "driftwatch_open_drifts",
             "Open drift records (acknowledged ones are not counted).",
             labels=["kind", "type", "account", "region"],
         )
-        for kind, rtype, account, region, n in read.open_groups(self.conn):
+        for kind, rtype, account, region, n in s.groups:
             opened.add_metric([kind, rtype, account, region], n)
         yield opened
-        s = read.summary(self.conn)
         acked = GaugeMetricFamily(
             "driftwatch_acknowledged_drifts", "Drift records acknowledged by someone."
         )

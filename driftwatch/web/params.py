@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 
 import driftwatch.collectors  # noqa: F401  (registers the resource types)
+from driftwatch.config import Config
+from driftwatch.models import GLOBAL_REGION
 from driftwatch.registry import collectors
 from driftwatch.store.read import DriftQuery, QueryError, ResourceQuery
 
@@ -108,3 +110,14 @@ def ack_fields(reason: str | None, until: str | None, today: dt.date) -> tuple[s
         if len(until) != 10 or day < today:
             raise QueryError(f"until must be today or a later date (YYYY-MM-DD), got {until!r}")
     return reason, until
+
+
+def filter_values(cfg: Config) -> dict[str, list[str]]:
+    """What the filter menus offer: the config's accounts and regions, the watched types
+    (from the config and the registry: no query over the inventory)."""
+    regions = sorted({r for a in cfg.aws.accounts for r in a.regions} | {GLOBAL_REGION})
+    return {
+        "type": sorted(cfg.scan.types or collectors.names()),
+        "account": [a.name for a in cfg.aws.accounts],
+        "region": regions,
+    }

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, render_template, request
 from driftwatch.store import read
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import requires
-from driftwatch.web.params import resource_query
-from driftwatch.web.state import store
+from driftwatch.web.params import filter_values, resource_query
+from driftwatch.web.state import state, store
 
 bp = Blueprint("resources", __name__, url_prefix="/resources")
 FILTERS = ("state", "type", "account", "region", "q", "limit")
@@ -43,7 +43,7 @@ def index() -> str:
         q=q,
         page=page,
         args=args,
-        values=read.filter_values(store().conn),
+        values=filter_values(state().config),
         states=read.RESOURCE_KINDS,
     )
 
