@@ -25,6 +25,15 @@ class DashboardState:
     config: Config
     _snooze_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+
+    def connection(self) -> Store:
+        """This thread's connection, opened once: its page cache stays warm across
+        requests (a SQLite connection may only be used by the thread that opened it)."""
+        s: Store | None = getattr(self._local, "store", None)
+        if s is None:
+            s = self._local.store = Store(self.config.storage.path, migrate=False)
+        return s
 
     def snooze_check_due(self) -> bool:
         """True at most once a minute per process: time to end acknowledgements past
@@ -43,9 +52,9 @@ def state() -> DashboardState:
 
 
 def store() -> Store:
-    """This request's connection (SQLite connections stay in their thread)."""
+    """This request's connection: its thread's (see DashboardState.connection)."""
     if "store" not in g:
-        g.store = Store(state().config.storage.path, migrate=False)
+        g.store = state().connection()
         if state().snooze_check_due():
             try:
                 g.store.expire_snoozes()
@@ -56,6 +65,7 @@ def store() -> Store:
 
 
 def close_store(_exc: BaseException | None = None) -> None:
+    """End of a request: the thread keeps its connection; a failed write rolls back."""
     s = g.pop("store", None)
-    if s is not None:
-        s.close()
+    if s is not None and s.conn.in_transaction:
+        s.conn.rollback()
