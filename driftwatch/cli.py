@@ -246,15 +246,31 @@ def demo(workdir: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
-def serve(config_path: str | None, host: str, port: int, threads: int) -> None:
+@click.option(
+    "--trusted-proxy",
+    metavar="ADDR",
+    help="The address of a TLS-terminating reverse proxy whose X-Forwarded-Proto and "
+    "X-Forwarded-For are believed (Secure cookies, client addresses for throttling and audit).",
+)
+def serve(
+    config_path: str | None, host: str, port: int, threads: int, trusted_proxy: str | None
+) -> None:
     """Serve the dashboard, JSON API and /metrics with waitress (no scheduler yet)."""
     import waitress
 
     from driftwatch.web import create_app
 
     app = create_app(_config(config_path))
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True,
+        }
     click.echo(f"driftwatch: dashboard on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="driftwatch")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="driftwatch", **proxy)
 
 
 @cli.group()

@@ -26,6 +26,10 @@ _DRIFT_FIELDS = (
     "last_seen",
     "resolved_at",
     "resolved_reason",
+    "ack_by",
+    "ack_at",
+    "ack_reason",
+    "ack_until",
     "changes",
 )
 

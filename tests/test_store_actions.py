@@ -140,3 +140,22 @@ def test_keyset_pages_cover_every_row_once_in_order(store: Store) -> None:
             assert len(seen) == len(set(seen))
             if sort == "resource":
                 assert seen == sorted(seen, reverse=desc)
+
+
+def test_cli_drifts_lists_acknowledged_ones_with_who_and_why(tmp_path: Path) -> None:
+    from support.env import run_cli
+
+    cfg = tmp_path / "driftwatch.toml"
+    cfg.write_text(f'[git]\nurl = "{tmp_path}"\n[storage]\npath = "driftwatch.db"\n')
+    store = Store(tmp_path / "driftwatch.db")
+    a, b = modified("a"), finding(Kind.MISSING, "b")
+    persist(store, [a, b], now_iso())
+    store.acknowledge(a.fingerprint, OLGA, "vendor rollout", "2999-01-01")
+    store.close()
+    only = run_cli("drifts", "--status", "acknowledged", "--config", str(cfg))
+    assert only.code == 0, only.stderr
+    assert "acknowledged by olga until 2999-01-01: vendor rollout" in only.stdout
+    assert " b " not in only.stdout
+    every = run_cli("drifts", "--config", str(cfg), "--format", "json")
+    assert {d["id"]: d["status"] for d in every.doc["drifts"]} == {"a": ACKNOWLEDGED, "b": OPEN}
+    assert [d["ack_by"] for d in every.doc["drifts"] if d["id"] == "a"] == ["olga"]

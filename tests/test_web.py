@@ -675,3 +675,34 @@ def test_an_internal_error_is_a_500_page_or_json_error(
     assert "boom" not in text(page)
     api = viewer.get("/api/v1/summary")
     assert api.status_code == 500 and api.json["error"]["status"] == 500
+
+
+def test_an_unknown_token_is_401_on_pages_and_api_and_harmless_on_login(app: Flask) -> None:
+    client = app.test_client()
+    bad = bearer("dwt_unknown")
+    assert client.get("/login", headers=bad).status_code == 200
+    assert client.get("/drifts", headers=bad).status_code == 401
+    assert client.get("/api/v1/drifts", headers=bad).json["error"]["status"] == 401
+    assert client.get("/no/such/page", headers=bad).status_code == 404
+
+
+def test_the_openapi_document_lists_every_api_route(app: Flask) -> None:
+    from ruamel.yaml import YAML
+
+    root = Path(__file__).parent.parent
+    doc = YAML(typ="safe").load((root / "docs" / "openapi.yaml").read_text())
+    documented = {
+        (
+            method.upper(),
+            "/api/v1" + path.replace("{drift_id}", "<fp>").replace("{scan_id}", "<int:scan_id>"),
+        )
+        for path, ops in doc["paths"].items()
+        for method in ops
+    }
+    served = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and "<path:" not in rule.rule
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert documented == served

@@ -43,11 +43,11 @@ def free_port() -> int:
 class Server:
     """`driftwatch serve` in a child process; stopped (and waited for) on exit."""
 
-    def __init__(self, cfg: Path, log: Path) -> None:
+    def __init__(self, cfg: Path, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        args = ["serve", "--config", str(cfg), "--port", str(self.port)]
+        args = ["serve", "--config", str(cfg), "--port", str(self.port), *extra]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "driftwatch", *args],
             stdout=log.open("wb"),
@@ -249,3 +249,20 @@ def test_acknowledged_drifts_do_not_set_the_exit_code_until_they_change(
     [event] = [e for e in store.events(logs["fingerprint"]) if e["event"] == "changed"]
     assert event["reason"] == "changed while acknowledged: open again"
     store.close()
+
+
+def test_behind_a_trusted_proxy_the_session_cookie_is_secure(scanned: Path, tmp_path: Path) -> None:
+    srv = Server(scanned, tmp_path / "proxy.log", "--trusted-proxy", "127.0.0.1")
+    try:
+        srv.wait_ready()
+
+        def cookie(headers: dict[str, str]) -> str:
+            req = urllib.request.Request(srv.url + "/login", headers=headers)
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return str(resp.headers["Set-Cookie"])
+
+        assert "Secure" in cookie({"X-Forwarded-Proto": "https"})
+        plain = cookie({})
+        assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
+    finally:
+        srv.stop()

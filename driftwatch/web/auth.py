@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from driftwatch.store import Actor
 from driftwatch.store import users as user_sql
@@ -222,4 +223,13 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"who": caller()})
+    app.context_processor(lambda: {"who": _who_for_templates()})
+
+
+def _who_for_templates() -> Caller | None:
+    """The caller for the page header; an unknown token renders as nobody (the route
+    itself has already refused it, or is public)."""
+    try:
+        return caller()
+    except HTTPException:
+        return None

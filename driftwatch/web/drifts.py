@@ -64,6 +64,9 @@ def event_doc(e: dict[str, Any]) -> dict[str, Any]:
 def index() -> str:
     q = drift_query(request.args)
     page = read.drift_page(store().conn, q)
+    for row in page.rows:
+        paths = ", ".join(c["path"] for c in row["changes"] or [])
+        row["paths"] = paths if len(paths) <= 120 else paths[:117] + "..."
     args = {k: v for k, v in request.args.items() if k in FILTERS and v}
     return render_template(
         "drifts.html",

@@ -23,7 +23,7 @@ def warnings(s: read.Summary, now: dt.datetime) -> list[str]:
     out = []
     good = s.last_good_scan
     if good is None:
-        out.append("No successful scan yet: there is nothing to show. Run `driftwatch scan`.")
+        out.append("No successful scan yet: there is nothing to show. Run: driftwatch scan")
     elif now - parse_time(good["finished_at"]) > STALE_AFTER:
         out.append(
             f"Stale: the last successful scan finished {good['finished_at']}, more than "
