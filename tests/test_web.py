@@ -706,3 +706,24 @@ def test_the_openapi_document_lists_every_api_route(app: Flask) -> None:
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == served
+
+
+def test_cached_counts_follow_every_change(
+    cfg: Config, seeded: dict[str, Any], viewer: FlaskClient, operator: FlaskClient
+) -> None:
+    def open_count() -> int:
+        match = re.search(r'id="open-count">(\d+)<', text(viewer.get("/")))
+        assert match
+        return int(match.group(1))
+
+    assert open_count() == 5
+    token = csrf_token(operator, "/")
+    fp = seeded["fp"]["gone"]
+    operator.post(f"/drifts/{fp}/acknowledge", data={"reason": "x", "csrf_token": token})
+    assert open_count() == 4
+    assert viewer.get("/api/v1/summary").json["acknowledged"] == 1
+    store = Store(cfg.storage.path)  # a scan in another process: the web app never saw it
+    persist(store, [modified("logs"), modified("new-one")], now_iso())
+    store.close()
+    assert open_count() == 2  # logs and new-one; the others resolved (no longer declared)
+    assert "driftwatch_acknowledged_drifts 0.0" in text(viewer.get("/metrics"))

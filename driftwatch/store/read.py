@@ -215,9 +215,25 @@ class Summary:
     last_scan_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def summary(conn: sqlite3.Connection) -> Summary:
+Counts = tuple[list[tuple[str, str, str, str, int]], int]
+"""(open drifts grouped by kind, type, account, region; acknowledged drifts)."""
+
+
+def drift_counts(conn: sqlite3.Connection) -> Counts:
+    acked = conn.execute("SELECT count(*) FROM drifts WHERE status = ?", [ACKNOWLEDGED])
+    return open_groups(conn), int(acked.fetchone()[0])
+
+
+def change_marker(conn: sqlite3.Connection) -> int:
+    """Changes whenever a drift's status can have changed: every transition (a scan's,
+    a person's, a snooze's end) writes a drift event. Keys a cache of `drift_counts`."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM drift_events").fetchone()[0])
+
+
+def summary(conn: sqlite3.Connection, counts: Counts | None = None) -> Summary:
     """Open drifts (acknowledged ones apart), grouped; the last scan and its errors."""
-    s = Summary(groups=open_groups(conn))
+    groups, acknowledged = counts or drift_counts(conn)
+    s = Summary(groups=groups, acknowledged=acknowledged)
     for kind, rtype, account, region, n in s.groups:
         s.open += n
         s.by_kind[kind] = s.by_kind.get(kind, 0) + n
@@ -228,9 +244,6 @@ def summary(conn: sqlite3.Connection) -> Summary:
         ordered = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
         d.clear()
         d.update(ordered)
-    s.acknowledged = conn.execute(
-        "SELECT count(*) FROM drifts WHERE status = ?", [ACKNOWLEDGED]
-    ).fetchone()[0]
     s.last_scan = _row(conn, "SELECT * FROM scans WHERE status != 'running' ORDER BY id DESC")
     s.last_good_scan = _row(
         conn, "SELECT * FROM scans WHERE status IN ('ok', 'partial') ORDER BY id DESC"

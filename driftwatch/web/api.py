@@ -16,7 +16,7 @@ from driftwatch.web.auth import caller, requires
 from driftwatch.web.overview import summary_doc
 from driftwatch.web.params import ack_fields, drift_query, limit, resource_query
 from driftwatch.web.resources import resource_doc
-from driftwatch.web.state import store
+from driftwatch.web.state import state, store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -33,7 +33,9 @@ def _csrf_for_sessions() -> None:
 @bp.route("/summary")
 @requires(VIEWER)
 def summary() -> ResponseReturnValue:
-    return jsonify(summary_doc(read.summary(store().conn), dt.datetime.now(dt.UTC)))
+    conn = store().conn
+    s = read.summary(conn, state().drift_counts(conn))
+    return jsonify(summary_doc(s, dt.datetime.now(dt.UTC)))
 
 
 @bp.route("/drifts")

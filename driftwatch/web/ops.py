@@ -17,7 +17,7 @@ from driftwatch.lifecycle import parse_time
 from driftwatch.store import read
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import public, requires
-from driftwatch.web.state import store
+from driftwatch.web.state import state, store
 
 bp = Blueprint("ops", __name__)
 SCAN_STATUSES = ("ok", "partial", "failed")
@@ -43,7 +43,7 @@ class _FromDatabase:
         self.conn = conn
 
     def collect(self) -> Any:
-        s = read.summary(self.conn)
+        s = read.summary(self.conn, state().drift_counts(self.conn))
         opened = GaugeMetricFamily(
             "driftwatch_open_drifts",
             "Open drift records (acknowledged ones are not counted).",

@@ -12,7 +12,7 @@ from driftwatch.store import read
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import requires
 from driftwatch.web.chart import open_drifts_chart
-from driftwatch.web.state import store
+from driftwatch.web.state import state, store
 
 bp = Blueprint("overview", __name__)
 STALE_AFTER = dt.timedelta(hours=24)
@@ -67,7 +67,7 @@ def _scan_doc(row: dict[str, Any] | None, errors: list[dict[str, Any]] | None) -
 @requires(VIEWER)
 def index() -> str:
     conn = store().conn
-    s = read.summary(conn)
+    s = read.summary(conn, state().drift_counts(conn))
     chart = open_drifts_chart(read.open_over_time(conn))
     now = dt.datetime.now(dt.UTC)
     return render_template("overview.html", s=s, chart=chart, warnings=warnings(s, now))

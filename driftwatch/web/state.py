@@ -12,7 +12,7 @@ from flask import current_app, g
 
 from driftwatch.config import Config
 from driftwatch.errors import DriftwatchError
-from driftwatch.store import Store
+from driftwatch.store import Store, read
 
 log = logging.getLogger(__name__)
 SNOOZE_CHECK_EVERY_S = 60.0
@@ -26,6 +26,20 @@ class DashboardState:
     _snooze_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
+
+    _counts: tuple[int, read.Counts] | None = None
+
+    def drift_counts(self, conn: sqlite3.Connection) -> read.Counts:
+        """The overview's and /metrics' groups of open drifts, recomputed only when a
+        drift event was written since (any worker's or scan's): 20,000 open drifts take
+        about 4 ms to group, the marker a primary-key lookup."""
+        marker = read.change_marker(conn)
+        cached = self._counts
+        if cached is not None and cached[0] == marker:
+            return cached[1]
+        counts = read.drift_counts(conn)
+        self._counts = (marker, counts)
+        return counts
 
     def connection(self) -> Store:
         """This thread's connection, opened once: its page cache stays warm across
