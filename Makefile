@@ -1,5 +1,5 @@
 # make demo  — set up .venv and run the demo (moto server on loopback, Git repo, scan)
-# make test  — set up .venv and run lint, type checks and the whole test suite
+# make test  — set up .venv, install Chromium if missing, run lint, type checks and all tests
 # make bench — the scan benchmark (see bench/README.md)
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check driftwatch tests bench
 	$(VENV)/bin/mypy
 
-test: lint
+# The dashboard's browser test drives Debian's Chromium (Playwright cannot download its
+# own browser here); install it from the distribution when it is missing (needs root).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: lint chromium
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)

@@ -19,7 +19,7 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
 
 if TYPE_CHECKING:
-    from driftwatch.store import Store
+    from driftwatch.store import Actor, Store
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
@@ -138,9 +138,10 @@ def _duration(option: str, text: str) -> dt.timedelta:
 @_FORMAT_OPTION
 @click.option(
     "--status",
-    type=click.Choice(["open", "resolved", "all"]),
+    type=click.Choice(["open", "acknowledged", "resolved", "all"]),
     default="open",
     show_default=True,
+    help="open: not resolved (acknowledged included); acknowledged or resolved: only those.",
 )
 @click.option("--type", "rtype", help="Only this resource type (e.g. aws_s3_bucket).")
 @click.option("--account", help="Only this account (its name in the config).")
@@ -345,6 +346,137 @@ def alerts_list(config_path: str | None, fmt: str, status: str | None) -> None:
             f"{r['id']:>6} {r['status']:<8} {r['channel']:<16} scan {r['scan_id']} "
             f"attempts {r['attempts']} {r['delivery_id']}{err}"
         )
+
+
+@cli.command()
+@_CONFIG_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--trusted-proxy",
+    metavar="ADDR",
+    help="The address of a TLS-terminating reverse proxy whose X-Forwarded-Proto and "
+    "X-Forwarded-For are believed (Secure cookies, client addresses for throttling and audit).",
+)
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Serve only; scheduled scans and alerts run in `driftwatch scheduler` elsewhere.",
+)
+def serve(
+    config_path: str | None,
+    host: str,
+    port: int,
+    threads: int,
+    trusted_proxy: str | None,
+    no_scheduler: bool,
+) -> None:
+    """Serve the dashboard, JSON API and /metrics with waitress, and the scheduler.
+
+    The scheduler runs in this process (under the leader lease: several `serve` or
+    `scheduler` processes on one database keep one leader) unless --no-scheduler.
+    """
+    import waitress
+
+    from driftwatch.web import create_app
+
+    cfg = _config(config_path)
+    app = create_app(cfg)
+    if not no_scheduler:
+        from driftwatch.scheduler import start_in_thread
+
+        sched, _ = start_in_thread(cfg, lambda: _store(cfg))
+        click.echo(
+            f"driftwatch: scheduler {sched.holder}: {len(cfg.schedules)} schedule(s)", err=True
+        )
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True,
+        }
+    click.echo(f"driftwatch: dashboard on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="driftwatch", **proxy)
+
+
+@cli.group()
+def user() -> None:
+    """Dashboard users."""
+
+
+@user.command("add")
+@_CONFIG_OPTION
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "operator", "admin"]),
+    required=True,
+    help="viewer reads; operator also acknowledges; admin also sees the audit log and "
+    "manages tokens.",
+)
+def user_add(config_path: str | None, name: str, role: str) -> None:
+    """Add a user, or set an existing user's password and role.
+
+    The password is read from a prompt, or from standard input when it is not a terminal
+    (one line); never from the command line.
+    """
+    from driftwatch.users import check_name, hash_password
+
+    check_name(name)
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    digest = hash_password(password)
+    store = _store(_config(config_path))
+    added = store.upsert_user(name, digest, role, _cli_actor())
+    click.echo(f"{'added' if added else 'updated'} user {name} ({role})")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens (Authorization: Bearer …)."""
+
+
+@token.command("create")
+@_CONFIG_OPTION
+@click.option("--user", "user_name", required=True, help="The user the token acts as.")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "operate"]),
+    required=True,
+    help="read: GET only; operate: also acknowledge (if the user's role allows).",
+)
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def token_create(config_path: str | None, user_name: str, scope: str, name: str) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from driftwatch.store import users as user_sql
+    from driftwatch.users import new_token, token_hash
+
+    store = _store(_config(config_path))
+    row = user_sql.user_by_name(store.conn, user_name)
+    if row is None:
+        raise DriftwatchError(
+            f"no user {user_name!r} in {store.path}; add one with `driftwatch user add`"
+        )
+    secret = new_token()
+    store.add_token(row["id"], name, scope, token_hash(secret), secret[:10], _cli_actor())
+    click.echo(secret)
+
+
+def _cli_actor() -> Actor:
+    import getpass
+
+    from driftwatch.store import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(f"cli:{who}")
 
 
 @cli.command("types")

@@ -8,6 +8,13 @@ Rules (DESIGN.md): a drift record changes only on evidence. A resource or scope 
 was not checked keeps its records exactly as they were; a drift resolves only when
 its resource was read and no longer drifts, or when its declaration or its scope is
 gone from the declared state or the config.
+
+Acknowledgement (a person's call, made in the dashboard or the API): an acknowledged
+drift is still unresolved (OPEN_STATUSES) but is not counted as open. It stays
+acknowledged while its changes are unchanged; a `changed` transition returns it to
+open, with a `changed` event that says so; it resolves and reopens as an open one
+does (a reopened record starts open). An acknowledgement "until" a date ends after
+that day (`snooze_over`): the store turns it back to open with an event.
 """
 
 from __future__ import annotations
@@ -22,13 +29,16 @@ import orjson
 
 from driftwatch.models import Finding, Kind, ResourceKey, Scope
 
-OPEN, RESOLVED = "open", "resolved"
-OPEN_STATUSES = (OPEN,)  # every status that is not resolved
+OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
+OPEN_STATUSES = (OPEN, ACKNOWLEDGED)  # every status that is not resolved
+STATUSES = (OPEN, ACKNOWLEDGED, RESOLVED)
 
 # Transitions of a finding's drift record in one scan.
 NEW, CHANGED, UNCHANGED, REOPENED = "new", "changed", "unchanged", "reopened"
 # Events written to a drift's timeline.
 EV_OPENED, EV_CHANGED, EV_REOPENED, EV_RESOLVED = "opened", "changed", "reopened", "resolved"
+# Events of people (the dashboard, the API) and of a snooze running out.
+EV_ACKNOWLEDGED, EV_UNACKNOWLEDGED = "acknowledged", "unacknowledged"
 _EVENT_OF = {NEW: EV_OPENED, CHANGED: EV_CHANGED, REOPENED: EV_REOPENED}
 
 # Why a drift resolved.
@@ -38,6 +48,9 @@ NO_LONGER_LIVE = "no longer live"
 NO_LONGER_DECLARED = "no longer declared"
 NOT_WATCHED = "scope no longer watched"
 IGNORED = "ignored by an [[ignore]] rule"
+# Why an acknowledged drift is open again.
+ACK_LIFTED_CHANGED = "changed while acknowledged: open again"
+SNOOZE_ENDED = "acknowledged until {until}: the snooze ended"
 
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -128,6 +141,7 @@ class Found(NamedTuple):
     first_seen: str
     changes: str
     changes_hash: str
+    status: str = OPEN  # the record's status after this scan
 
 
 @dataclass(frozen=True)
@@ -171,10 +185,19 @@ def plan_lifecycle(
     for f in findings:
         if not f.kind.is_drift:
             continue
-        found = _found(f, prior.get(f.fingerprint), now, reopen_window)
+        old = prior.get(f.fingerprint)
+        found = _found(f, old, now, reopen_window)
         plan.found.append(found)
         if found.transition in _EVENT_OF:
-            plan.events.append(Event(found.fingerprint, _EVENT_OF[found.transition], found.changes))
+            lifted = found.transition == CHANGED and old is not None and old.status == ACKNOWLEDGED
+            plan.events.append(
+                Event(
+                    found.fingerprint,
+                    _EVENT_OF[found.transition],
+                    found.changes,
+                    ACK_LIFTED_CHANGED if lifted else None,
+                )
+            )
     unfound = list(unfound)
     by_key = {f.key: f for f in findings} if unfound else {}
     for drift in unfound:
@@ -194,8 +217,14 @@ def _found(f: Finding, old: Prior | None, now: str, reopen_window: dt.timedelta)
     if old.status == RESOLVED:
         keep = old.resolved_at is not None and _age(old.resolved_at, now) <= reopen_window
         return Found(fp, f, REOPENED, old.first_seen if keep else now, text, digest)
-    transition = UNCHANGED if old.changes_hash == digest else CHANGED
-    return Found(fp, f, transition, old.first_seen, text, digest)
+    if old.changes_hash == digest:  # an acknowledged drift stays so while it is unchanged
+        return Found(fp, f, UNCHANGED, old.first_seen, text, digest, old.status)
+    return Found(fp, f, CHANGED, old.first_seen, text, digest)
+
+
+def snooze_over(until: str | None, now: str) -> bool:
+    """An acknowledgement "until YYYY-MM-DD" lasts through that day (UTC), then ends."""
+    return until is not None and now[:10] > until
 
 
 def resolution(drift: StoredDrift, now_seen: Finding | None, cov: Coverage) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from driftwatch.config import IgnoreRule
-from driftwatch.lifecycle import OPEN, Resolved
+from driftwatch.lifecycle import ACKNOWLEDGED, OPEN, Resolved
 from driftwatch.models import Finding, Kind
 from driftwatch.scan import ScanResult
 from driftwatch.terminal import escape  # rich's escape, control characters made visible
@@ -46,7 +46,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
                 "declared_by": f.declared_by,
                 "fingerprint": f.fingerprint,
                 "severity": f.severity or None,
-                "status": OPEN,
+                "status": record.status if record else OPEN,
                 "transition": record.transition if record else None,
                 "first_seen": record.first_seen if record else result.finished_at,
                 "changes": [c.to_dict() for c in f.changes],
@@ -217,6 +217,8 @@ def _headline(kind: Kind, f: Finding, result: ScanResult) -> str:
     if record is not None:
         where.append(f"since {record.first_seen}")
     label = _TRANSITION.get(record.transition) if record else None
+    if record is not None and record.status == ACKNOWLEDGED:
+        label = "(acknowledged)"
     tag = f" [bold]{label}[/]" if label else ""
     if f.severity:
         tag = f"{tag} [{_SEVERITY_STYLE[f.severity]}]\\[{f.severity}][/]"

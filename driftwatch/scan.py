@@ -23,7 +23,7 @@ from driftwatch.declared.terraform.sources import ReadContext
 from driftwatch.diff import diff_resource
 from driftwatch.errors import ConfigError, DeclaredDropError, DriftwatchError, ManifestError
 from driftwatch.ignore import apply_rules, check_rule_types, rule_statuses, unused_rules
-from driftwatch.lifecycle import Coverage, Found, LifecyclePlan, Resolved
+from driftwatch.lifecycle import ACKNOWLEDGED, Coverage, Found, LifecyclePlan, Resolved
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import (
     GLOBAL_REGION,
@@ -75,7 +75,12 @@ class ScanResult:
 
     @property
     def has_drift(self) -> bool:
-        return any(f.kind.is_drift for f in self.findings)
+        """A drift that is not acknowledged (acknowledged ones do not set exit code 2)."""
+        return any(f.kind.is_drift and not self.acknowledged(f) for f in self.findings)
+
+    def acknowledged(self, f: Finding) -> bool:
+        record = self.record(f)
+        return record is not None and record.status == ACKNOWLEDGED
 
     @property
     def incomplete(self) -> bool:

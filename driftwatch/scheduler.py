@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -225,16 +226,34 @@ class Scheduler:
 
 
 def start_in_thread(
-    cfg: Config, store: Store, lease_s: float = LEASE_S
+    cfg: Config, open_store: Callable[[], Store], lease_s: float = LEASE_S
 ) -> tuple[Scheduler, threading.Thread]:
-    """For `driftwatch serve` (the web branch): the scheduler beside the web server.
+    """For `driftwatch serve`: the scheduler beside the web server, in its own thread.
 
-    Call once per process, never from create_app(); stop with `sched.stop()` and join.
+    The store is opened inside that thread (an SQLite connection belongs to the thread
+    that made it). Call once per process, never from create_app(); stop with
+    `sched.stop()` and join the thread.
     """
-    sched = Scheduler(cfg, store, lease_s)
-    thread = threading.Thread(target=sched.run, name="driftwatch-scheduler", daemon=True)
+    made: list[Scheduler | BaseException] = []
+    ready = threading.Event()
+
+    def main() -> None:
+        try:
+            sched = Scheduler(cfg, open_store(), lease_s)
+        except BaseException as exc:  # reported to the caller below, not lost in a thread
+            made.append(exc)
+            ready.set()
+            return
+        made.append(sched)
+        ready.set()
+        sched.run()
+
+    thread = threading.Thread(target=main, name="driftwatch-scheduler", daemon=True)
     thread.start()
-    return sched, thread
+    ready.wait()
+    if isinstance(made[0], BaseException):
+        raise made[0]
+    return made[0], thread
 
 
 def next_runs(cfg: Config, now: dt.datetime | None = None) -> dict[str, str | None]:

@@ -12,9 +12,9 @@ from driftwatch.filemodes import FILE_MODE, make_private_dirs, private_file
 KEY_FILE = "secret.key"
 
 
-def load_or_create_key(data_dir: Path) -> bytes:
-    """Read `<data_dir>/secret.key`, creating it (mode 0600) on first use."""
-    path = data_dir / KEY_FILE
+def load_or_create_key(data_dir: Path, name: str = KEY_FILE) -> bytes:
+    """Read `<data_dir>/<name>` (default secret.key), creating it (mode 0600) on first use."""
+    path = data_dir / name
     try:
         if path.exists():
             private_file(path)

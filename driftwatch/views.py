@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from driftwatch.errors import DriftwatchError
+from driftwatch.lifecycle import ACKNOWLEDGED, RESOLVED
 from driftwatch.store import Store
 from driftwatch.terminal import escape, printable
 
@@ -26,6 +27,10 @@ _DRIFT_FIELDS = (
     "last_seen",
     "resolved_at",
     "resolved_reason",
+    "ack_by",
+    "ack_at",
+    "ack_reason",
+    "ack_until",
     "changes",
 )
 
@@ -65,8 +70,11 @@ def print_drifts(rows: list[dict[str, Any]], console: Console) -> None:
 
 
 def _outcome(r: dict[str, Any]) -> str:
-    if r["status"] != "open":
+    if r["status"] == RESOLVED:
         return f"{r['status']} {r.get('resolved_at') or ''}: {r.get('resolved_reason') or ''}"
+    if r["status"] == ACKNOWLEDGED:
+        until = f" until {r['ack_until']}" if r.get("ack_until") else ""
+        return f"acknowledged by {r.get('ack_by')}{until}: {r.get('ack_reason') or ''}"
     paths = [c["path"] for c in r.get("changes") or []]
     return ", ".join(paths) if paths else ""
 

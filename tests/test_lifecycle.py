@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from driftwatch.lifecycle import (
+    ACK_LIFTED_CHANGED,
+    ACKNOWLEDGED,
     CHANGED,
     EV_CHANGED,
     EV_OPENED,
@@ -28,6 +30,7 @@ from driftwatch.lifecycle import (
     StoredDrift,
     changes_json,
     plan_lifecycle,
+    snooze_over,
     text_hash,
 )
 from driftwatch.models import Change, Finding, Kind, Scope
@@ -217,3 +220,50 @@ def test_resolved_records_are_never_resolved_again() -> None:
 def test_in_sync_findings_make_no_records() -> None:
     p = plan([], [finding(Kind.IN_SYNC, "a"), finding(Kind.NOT_CHECKED, "b")])
     assert p.found == [] and p.events == []
+
+
+# --- acknowledged drifts ---------------------------------------------------------------
+
+
+def test_an_acknowledged_drift_stays_acknowledged_while_unchanged() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([stored(f, ACKNOWLEDGED)], [f])
+    assert [(x.transition, x.status) for x in p.found] == [(UNCHANGED, ACKNOWLEDGED)]
+    assert p.events == [] and p.resolved == []
+
+
+def test_an_acknowledged_drift_that_changes_is_open_again_and_says_why() -> None:
+    before = finding(Kind.MODIFIED, "a", "x")
+    p = plan([stored(before, ACKNOWLEDGED)], [finding(Kind.MODIFIED, "a", "y")])
+    assert [(x.transition, x.status, x.first_seen) for x in p.found] == [(CHANGED, OPEN, T0)]
+    assert [(e.event, e.reason) for e in p.events] == [(EV_CHANGED, ACK_LIFTED_CHANGED)]
+
+
+def test_an_open_drift_that_changes_has_no_acknowledgement_reason() -> None:
+    before = finding(Kind.MODIFIED, "a", "x")
+    p = plan([stored(before)], [finding(Kind.MODIFIED, "a", "y")])
+    assert [e.reason for e in p.events] == [None]
+
+
+def test_an_acknowledged_drift_resolves_as_an_open_one_does() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"), ACKNOWLEDGED)
+    p = plan([old], [finding(Kind.IN_SYNC, "a")])
+    assert [r.reason for r in p.resolved] == [IN_SYNC]
+
+
+def test_an_acknowledged_drift_is_kept_when_not_checked() -> None:
+    old = stored(finding(Kind.MODIFIED, "a"), ACKNOWLEDGED)
+    p = plan([old], [finding(Kind.NOT_CHECKED, "a")], cov(unchecked=frozenset({old.key})))
+    assert p.resolved == [] and p.events == []
+
+
+def test_a_resolved_drift_found_again_reopens_open_not_acknowledged() -> None:
+    f = finding(Kind.MODIFIED, "a")
+    p = plan([stored(f, RESOLVED, "2025-12-31T12:00:00Z")], [f])
+    assert [(x.transition, x.status) for x in p.found] == [(REOPENED, OPEN)]
+
+
+def test_a_snooze_lasts_through_its_day_in_utc() -> None:
+    assert not snooze_over("2026-01-01", "2026-01-01T23:59:59Z")
+    assert snooze_over("2026-01-01", "2026-01-02T00:00:00Z")
+    assert not snooze_over(None, "2030-01-01T00:00:00Z")

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 from driftwatch.errors import StoreError
 from driftwatch.lifecycle import OPEN, OPEN_STATUSES, RESOLVED
-from driftwatch.store import lease, outbox
+from driftwatch.store import actions, lease, outbox, users
+from driftwatch.store.actions import ActionError, Actor
 from driftwatch.store.lease import Fence, FencedError
 from driftwatch.store.migrations import migrations
 from driftwatch.store.persist import (
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = [
     "OPEN",
     "RESOLVED",
+    "ActionError",
+    "Actor",
     "Fence",
     "FencedError",
     "PruneCounts",
@@ -47,20 +50,24 @@ INTERRUPTED = "interrupted: the process running this scan ended before it finish
 class Store:
     """A driftwatch database file (WAL mode, migrated on open)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        """Open (creating and migrating) the database; `migrate=False` opens one that a
+        previous Store already migrated, e.g. per web request, without a schema check."""
         self.path = Path(path)
         deadline = time.monotonic() + 10
         while True:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if migrate:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = Database(self.path)
                 self.db.execute("PRAGMA busy_timeout = 10000")
                 # A scan's temporary tables in memory, not in temp files; a page cache
                 # that holds a large scan's working set (32 MB; SQLite's default is 2 MB).
                 self.db.execute("PRAGMA temp_store = MEMORY")
                 self.db.execute("PRAGMA cache_size = -32768")
-                self.db.enable_wal()
-                migrations.apply(self.db)
+                if migrate:
+                    self.db.enable_wal()
+                    migrations.apply(self.db)
                 return
             except (sqlite3.Error, OSError) as exc:
                 # Switching to WAL and migrating a new file do not wait on the busy
@@ -70,6 +77,10 @@ class Store:
                     time.sleep(0.1)
                     continue
                 raise StoreError(open_problem(self.path, exc)) from None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
 
     def close(self) -> None:
         self.db.close()
@@ -390,6 +401,44 @@ class Store:
             order_by="first_seen",
         )
         return [decode(r) for r in rows]
+
+    # --- people's actions (dashboard, API, CLI) -------------------------------------------
+
+    def acknowledge(
+        self, fp: str, actor: Actor, reason: str, until: str | None = None
+    ) -> None:
+        with self.db.atomic():
+            actions.acknowledge(self.conn, fp, actor, _now(), reason, until)
+
+    def unacknowledge(self, fp: str, actor: Actor) -> None:
+        with self.db.atomic():
+            actions.unacknowledge(self.conn, fp, actor, _now())
+
+    def expire_snoozes(self) -> int:
+        with self.db.atomic():
+            return actions.expire_snoozes(self.conn, _now())
+
+    def audit(self, actor: Actor, action: str, target: str, detail: str = "") -> None:
+        with self.db.atomic():
+            actions.audit(self.conn, _now(), actor, action, target, detail)
+
+    def upsert_user(self, name: str, password_hash: str, role: str, actor: Actor) -> bool:
+        with self.db.atomic():
+            return users.upsert_user(self.conn, name, password_hash, role, _now(), actor)
+
+    def add_token(
+        self, user_id: int, name: str, scope: str, digest: str, prefix: str, actor: Actor
+    ) -> int:
+        with self.db.atomic():
+            return users.add_token(self.conn, user_id, name, scope, digest, prefix, _now(), actor)
+
+    def revoke_token(self, token_id: int, actor: Actor) -> bool:
+        with self.db.atomic():
+            return users.revoke_token(self.conn, token_id, _now(), actor)
+
+    def record_login_failure(self, name: str, ip: str) -> None:
+        with self.db.atomic():
+            users.record_login_failure(self.conn, _now(), name, ip)
 
     # --- retention -----------------------------------------------------------------------
 

@@ -268,3 +268,81 @@ def m006_outbox_lease_schedules(db: Database) -> None:
     db.table("scan_requests").create_index(["status"])
     db.table("scans").add_column("trigger", str)
     db.table("scans").add_column("epoch", int)
+
+
+@migrations()
+def m007_dashboard(db: Database) -> None:
+    """Acknowledgements, event actors, users, API tokens, login throttling, the audit log,
+    and the indexes the dashboard's keyset-paginated lists read."""
+    for column in ("ack_by", "ack_at", "ack_reason", "ack_until"):
+        db.table("drifts").add_column(column, str)
+    db.table("drift_events").add_column("actor", str)
+    # The open and acknowledged counts after each scan: the overview's chart over time.
+    db.table("scans").add_column("open_drifts", int)
+    db.table("scans").add_column("acknowledged_drifts", int)
+    db.table("users").create(
+        {"id": int, "name": str, "password_hash": str, "role": str, "created_at": str},
+        pk="id",
+        not_null={"name", "password_hash", "role"},
+    )
+    db.table("users").create_index(["name"], unique=True)
+    db.table("api_tokens").create(
+        {
+            "id": int,
+            "user_id": int,
+            "name": str,
+            "scope": str,
+            "token_hash": str,
+            "prefix": str,
+            "created_at": str,
+            "last_used_at": str,
+            "revoked_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("api_tokens").create_index(["token_hash"], unique=True)
+    db.table("login_failures").create({"id": int, "at": str, "name": str, "ip": str}, pk="id")
+    db.table("login_failures").create_index(["at"])
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "ip": str,
+            "action": str,
+            "target": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    # Append-only: no statement, from any route or any tool using this schema, may
+    # change or remove an audit row.
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
+    for cols in (
+        ["first_seen", "fingerprint"],
+        ["last_seen", "fingerprint"],
+        ["type", "account", "first_seen", "fingerprint"],
+        ["status", "first_seen", "fingerprint"],
+        ["status", "last_seen", "fingerprint"],
+        ["status", "ack_until"],
+    ):
+        db.table("drifts").create_index(cols)
+    db.table("drift_events").create_index(["fingerprint", "id"])
+    db.table("resources").create_index(["kind", "key"])
+    db.table("resources").create_index(["account", "region", "type", "resource_id"])
+
+
+@migrations()
+def m008_list_indexes(db: Database) -> None:
+    """Indexes measured with bench/web_bench.py: the overview's and /metrics' GROUP BY
+    of open drifts read from the index alone; the list filtered by status, type and
+    account; free text on the id checked in the index before any row is read."""
+    db.table("drifts").create_index(["status", "kind", "type", "account", "region"])
+    db.table("drifts").create_index(["status", "type", "account", "first_seen", "fingerprint"])
+    db.execute("DROP INDEX IF EXISTS idx_drifts_status_first_seen_fingerprint")
+    db.table("drifts").create_index(["status", "first_seen", "fingerprint", "resource_id"])

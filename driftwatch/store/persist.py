@@ -17,6 +17,7 @@ from typing import Any
 from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
 from driftwatch.config import IgnoreRule
 from driftwatch.lifecycle import (
+    ACKNOWLEDGED,
     NEW,
     OPEN,
     OPEN_STATUSES,
@@ -33,6 +34,7 @@ from driftwatch.lifecycle import (
 )
 from driftwatch.models import Finding, Hidden, Kind, ScopeError
 from driftwatch.store import lease
+from driftwatch.store.actions import expire_snoozes
 from driftwatch.store.outbox import enqueue
 
 _COUNTED = ("in_sync", "modified", "missing", "unmanaged", "not_checked")
@@ -67,6 +69,7 @@ class ScanWrite:
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     _update_scan(conn, w)  # a write first: the transaction holds the write lock from here
     lease.check(conn, w.fence)  # a leader that lost its lease persists nothing
+    expire_snoozes(conn, w.finished_at, w.scan_id)
     _write_errors(conn, w)
     _write_ignored(conn, w)
     _write_resources(conn, w)
@@ -75,6 +78,7 @@ def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
         scan = scan_facts(conn, w.scan_id, w.status, w.finished_at, w.alerts, w.commit_sha)
         scan = ScanFacts(**{**scan.__dict__, "scope_errors": tuple(_error_lines(w.errors))})
         write_alerts(conn, w.alerts, scan, plan)
+    conn.execute(_COUNT_OPEN, [OPEN, ACKNOWLEDGED, w.scan_id])
     return plan
 
 
@@ -122,6 +126,14 @@ def write_alerts(
 def _error_lines(errors: Sequence[ScopeError]) -> list[str]:
     lines = [f"{e.scope}{' ' + e.resource_id if e.resource_id else ''}: {e.error}" for e in errors]
     return lines[:20]
+
+
+_COUNT_OPEN = """
+UPDATE scans SET
+    open_drifts = (SELECT count(*) FROM drifts WHERE status = ?1),
+    acknowledged_drifts = (SELECT count(*) FROM drifts WHERE status = ?2)
+WHERE id = ?3
+"""
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
@@ -279,10 +291,12 @@ ON CONFLICT (fingerprint) DO UPDATE SET
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
     severity = excluded.severity,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
-    resolved_at = NULL, resolved_reason = NULL
+    resolved_at = NULL, resolved_reason = NULL,
+    ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 """
 _RESOLVE = f"""
-UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?
+UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?,
+    ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 WHERE fingerprint = ?
 """
 

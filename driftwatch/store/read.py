@@ -1,0 +1,400 @@
+"""The dashboard's and the API's queries: filters, keyset pagination, aggregates.
+
+Keyset pagination: a page is "the next `limit` rows after this sort key", never an
+OFFSET, so page 5,000 costs what page 1 does. The cursor is the last row's sort key,
+encoded as URL-safe base64 JSON; a cursor that does not decode is a `QueryError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftwatch.lifecycle import ACKNOWLEDGED, OPEN, STATUSES
+from driftwatch.models import Kind
+from driftwatch.store.persist import decode
+
+DRIFT_KINDS = tuple(k.value for k in Kind if k.is_drift)
+RESOURCE_KINDS = tuple(k.value for k in Kind)
+MAX_LIMIT = 500
+
+
+class QueryError(ValueError):
+    """A filter value, sort or cursor that cannot be used (the web answers 400)."""
+
+
+# --- cursors -----------------------------------------------------------------------------
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, width: int) -> list[Any]:
+    """The sort key a cursor holds; it must have `width` strings or numbers."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise QueryError("cursor does not decode; pass the `next` value of a page") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != width
+        or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values)
+    ):
+        raise QueryError("cursor does not belong to this list or sort order")
+    return values
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    next: str | None
+
+
+def _page(
+    conn: sqlite3.Connection,
+    sql: str,
+    args: list[Any],
+    limit: int,
+    key_cols: Sequence[str],
+) -> Page:
+    cur = conn.execute(sql, [*args, limit + 1])
+    cols = [c[0] for c in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor([rows[-1][c] for c in key_cols]) if more and rows else None
+    return Page([decode(r) for r in rows], nxt)
+
+
+def _keyset(cols: Sequence[str], desc: bool, cursor: str | None) -> tuple[str, list[Any], str]:
+    """(where clause or "", args, ORDER BY) for a keyset page over `cols`."""
+    direction = "DESC" if desc else "ASC"
+    order = ", ".join(f"{c} {direction}" for c in cols)
+    if cursor is None:
+        return "", [], order
+    values = decode_cursor(cursor, len(cols))
+    op = "<" if desc else ">"
+    return f"({', '.join(cols)}) {op} ({', '.join('?' for _ in cols)})", values, order
+
+
+def _check(name: str, value: str | None, allowed: Sequence[str]) -> None:
+    if value is not None and value not in allowed:
+        raise QueryError(f"unknown {name} {value!r}; one of: {', '.join(allowed)}")
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be from 1 to {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+# --- drifts ------------------------------------------------------------------------------
+
+DRIFT_SORTS: dict[str, tuple[str, ...]] = {
+    "first_seen": ("first_seen", "fingerprint"),
+    "last_seen": ("last_seen", "fingerprint"),
+    "resource": ("type", "resource_id", "fingerprint"),
+}
+DRIFT_STATUSES = (*STATUSES, "all")
+
+
+@dataclass(frozen=True)
+class DriftQuery:
+    """The drift list's filters, sort and page; `status="all"` lists every record."""
+
+    status: str = OPEN
+    kind: str | None = None
+    type: str | None = None
+    account: str | None = None
+    region: str | None = None
+    q: str | None = None
+    sort: str = "first_seen"
+    desc: bool = True
+    limit: int = 50
+    cursor: str | None = None
+
+    def check(self) -> None:
+        _check("status", self.status, DRIFT_STATUSES)
+        _check("kind", self.kind, DRIFT_KINDS)
+        _check("sort", self.sort, tuple(DRIFT_SORTS))
+        _limit(self.limit)
+
+
+_DRIFT_COLUMNS = (
+    "fingerprint, account, region, type, resource_id, kind, status, source, changes, "
+    "first_seen, last_seen, resolved_at, resolved_reason, ack_by, ack_at, ack_reason, "
+    "ack_until, opened_scan_id, last_scan_id"
+)
+
+
+def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
+    q.check()
+    where, args = _drift_filters(q)
+    cols = DRIFT_SORTS[q.sort]
+    keyset, kargs, order = _keyset(cols, q.desc, q.cursor)
+    if keyset:
+        where.append(keyset)
+        args += kargs
+    sql = (
+        f"SELECT {_DRIFT_COLUMNS} FROM drifts "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
+    )
+    return _page(conn, sql, args, q.limit, cols)
+
+
+def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if q.status != "all":
+        where.append("status = ?")
+        args.append(q.status)
+    for column, value in (
+        ("kind", q.kind),
+        ("type", q.type),
+        ("account", q.account),
+        ("region", q.region),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if q.q:
+        where.append("instr(lower(resource_id), lower(?)) > 0")
+        args.append(q.q)
+    return where, args
+
+
+def drift(conn: sqlite3.Connection, fingerprint: str) -> dict[str, Any] | None:
+    """One drift with the commits of the scans that opened and last saw it."""
+    cur = conn.execute(
+        f"SELECT {', '.join('d.' + c.strip() for c in _DRIFT_COLUMNS.split(','))}, "
+        "o.commit_sha AS opened_commit, l.commit_sha AS last_commit, "
+        "(SELECT key FROM resources r WHERE r.account = d.account AND r.region = d.region "
+        " AND r.type = d.type AND r.resource_id = d.resource_id) AS resource_key "
+        "FROM drifts d LEFT JOIN scans o ON o.id = d.opened_scan_id "
+        "LEFT JOIN scans l ON l.id = d.last_scan_id WHERE d.fingerprint = ?",
+        [fingerprint],
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return decode(dict(zip([c[0] for c in cur.description], row, strict=True)))
+
+
+def drift_events(conn: sqlite3.Connection, fingerprint: str) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT e.id, e.at, e.event, e.reason, e.actor, e.scan_id, e.changes, s.commit_sha "
+        "FROM drift_events e LEFT JOIN scans s ON s.id = e.scan_id "
+        "WHERE e.fingerprint = ? ORDER BY e.id",
+        [fingerprint],
+    )
+    cols = [c[0] for c in cur.description]
+    return [decode(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
+
+
+# --- overview and metrics --------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    open: int = 0
+    acknowledged: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_place: dict[str, int] = field(default_factory=dict)  # "account/region" → count
+    groups: list[tuple[str, str, str, str, int]] = field(default_factory=list)
+    last_scan: dict[str, Any] | None = None
+    last_good_scan: dict[str, Any] | None = None
+    last_scan_errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+Counts = tuple[list[tuple[str, str, str, str, int]], int]
+"""(open drifts grouped by kind, type, account, region; acknowledged drifts)."""
+
+
+def drift_counts(conn: sqlite3.Connection) -> Counts:
+    acked = conn.execute("SELECT count(*) FROM drifts WHERE status = ?", [ACKNOWLEDGED])
+    return open_groups(conn), int(acked.fetchone()[0])
+
+
+def change_marker(conn: sqlite3.Connection) -> int:
+    """Changes whenever a drift's status can have changed: every transition (a scan's,
+    a person's, a snooze's end) writes a drift event. Keys a cache of `drift_counts`."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM drift_events").fetchone()[0])
+
+
+def summary(conn: sqlite3.Connection, counts: Counts | None = None) -> Summary:
+    """Open drifts (acknowledged ones apart), grouped; the last scan and its errors."""
+    groups, acknowledged = counts or drift_counts(conn)
+    s = Summary(groups=groups, acknowledged=acknowledged)
+    for kind, rtype, account, region, n in s.groups:
+        s.open += n
+        s.by_kind[kind] = s.by_kind.get(kind, 0) + n
+        s.by_type[rtype] = s.by_type.get(rtype, 0) + n
+        place = f"{account}/{region}"
+        s.by_place[place] = s.by_place.get(place, 0) + n
+    for d in (s.by_kind, s.by_type, s.by_place):
+        ordered = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
+        d.clear()
+        d.update(ordered)
+    s.last_scan = _row(conn, "SELECT * FROM scans WHERE status != 'running' ORDER BY id DESC")
+    s.last_good_scan = _row(
+        conn, "SELECT * FROM scans WHERE status IN ('ok', 'partial') ORDER BY id DESC"
+    )
+    if s.last_scan:
+        s.last_scan_errors = scope_errors(conn, s.last_scan["id"])
+    return s
+
+
+def open_groups(conn: sqlite3.Connection) -> list[tuple[str, str, str, str, int]]:
+    """(kind, type, account, region, count) of open (not acknowledged) drifts."""
+    return [
+        (str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]))
+        for r in conn.execute(
+            "SELECT kind, type, account, region, count(*) FROM drifts WHERE status = ? "
+            "GROUP BY kind, type, account, region",
+            [OPEN],
+        )
+    ]
+
+
+def open_over_time(conn: sqlite3.Connection, points: int = 120) -> list[tuple[str, int, int]]:
+    """(finished_at, open, acknowledged) after each of the last scans that counted them."""
+    rows = conn.execute(
+        "SELECT finished_at, open_drifts, coalesce(acknowledged_drifts, 0) FROM scans "
+        "WHERE open_drifts IS NOT NULL ORDER BY id DESC LIMIT ?",
+        [points],
+    ).fetchall()
+    return [(str(a), int(b), int(c)) for a, b, c in reversed(rows)]
+
+
+def _row(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+    cur = conn.execute(sql + " LIMIT 1", list(args))
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+# --- scans -------------------------------------------------------------------------------
+
+
+def scan_page(conn: sqlite3.Connection, limit: int = 50, cursor: str | None = None) -> Page:
+    _limit(limit)
+    keyset, args, order = _keyset(("id",), True, cursor)
+    sql = (
+        "SELECT s.*, (SELECT count(*) FROM scope_errors e WHERE e.scan_id = s.id) AS errors "
+        f"FROM scans s {'WHERE ' + keyset if keyset else ''} ORDER BY {order} LIMIT ?"
+    )
+    return _page(conn, sql, args, limit, ("id",))
+
+
+def scan(conn: sqlite3.Connection, scan_id: int) -> dict[str, Any] | None:
+    return _row(conn, "SELECT * FROM scans WHERE id = ?", [scan_id])
+
+
+def scope_errors(conn: sqlite3.Connection, scan_id: int) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT account, region, type, resource_id, error, internal FROM scope_errors "
+        "WHERE scan_id = ? ORDER BY id",
+        [scan_id],
+    )
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+# --- resources ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    kind: str | None = None
+    type: str | None = None
+    account: str | None = None
+    region: str | None = None
+    q: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+    def check(self) -> None:
+        _check("state", self.kind, RESOURCE_KINDS)
+        _limit(self.limit)
+
+
+def resource_page(conn: sqlite3.Connection, q: ResourceQuery) -> Page:
+    q.check()
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("kind", q.kind),
+        ("type", q.type),
+        ("account", q.account),
+        ("region", q.region),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if q.q:
+        where.append("instr(lower(resource_id), lower(?)) > 0")
+        args.append(q.q)
+    keyset, kargs, order = _keyset(("key",), False, q.cursor)
+    if keyset:
+        where.append(keyset)
+        args += kargs
+    sql = (
+        "SELECT key, account, region, type, resource_id, live_id, kind, source, reason, "
+        "first_seen, last_seen, last_scan_id FROM resources "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
+    )
+    return _page(conn, sql, args, q.limit, ("key",))
+
+
+def resource(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    return _row(conn, "SELECT * FROM resources WHERE key = ?", [key])
+
+
+def snapshot_history(conn: sqlite3.Connection, key: str, limit: int = 100) -> list[dict[str, Any]]:
+    """A resource's stored states, newest first."""
+    cur = conn.execute(
+        "SELECT s.id, s.scan_id, s.at, s.kind, s.hash, s.snapshot, sc.commit_sha "
+        "FROM snapshots s LEFT JOIN scans sc ON sc.id = s.scan_id "
+        "WHERE s.key = ? ORDER BY s.id DESC LIMIT ?",
+        [key, limit],
+    )
+    cols = [c[0] for c in cur.description]
+    return [decode(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
+
+
+def resource_drifts(conn: sqlite3.Connection, res: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        f"SELECT {_DRIFT_COLUMNS} FROM drifts WHERE account = ? AND region = ? AND type = ? "
+        "AND resource_id = ? ORDER BY first_seen DESC",
+        [res["account"], res["region"], res["type"], res["resource_id"]],
+    )
+    cols = [c[0] for c in cur.description]
+    return [decode(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+def audit_page(conn: sqlite3.Connection, limit: int = 100, cursor: str | None = None) -> Page:
+    _limit(limit)
+    keyset, args, order = _keyset(("id",), True, cursor)
+    sql = f"SELECT * FROM audit_log {'WHERE ' + keyset if keyset else ''} ORDER BY {order} LIMIT ?"
+    return _page(conn, sql, args, limit, ("id",))
+
+
+# --- health ------------------------------------------------------------------------------
+
+
+def last_good_scan_at(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute(
+        "SELECT finished_at FROM scans WHERE status IN ('ok', 'partial') ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else row[0]

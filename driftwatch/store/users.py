@@ -1,0 +1,126 @@
+"""Users, API tokens and login failures (SQL only; hashing lives in driftwatch.users)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from driftwatch.store.actions import Actor, audit
+
+
+def _one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+def _all(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def user_by_name(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+    return _one(conn.execute("SELECT * FROM users WHERE name = ?", [name]))
+
+
+def user_by_id(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
+    return _one(conn.execute("SELECT * FROM users WHERE id = ?", [user_id]))
+
+
+def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return _all(conn.execute("SELECT id, name, role, created_at FROM users ORDER BY name"))
+
+
+def upsert_user(
+    conn: sqlite3.Connection, name: str, password_hash: str, role: str, at: str, actor: Actor
+) -> bool:
+    """Add a user, or set an existing one's password and role; True when added."""
+    existing = user_by_name(conn, name)
+    if existing is None:
+        conn.execute(
+            "INSERT INTO users (name, password_hash, role, created_at) VALUES (?,?,?,?)",
+            [name, password_hash, role, at],
+        )
+    else:
+        conn.execute(
+            "UPDATE users SET password_hash = ?, role = ? WHERE id = ?",
+            [password_hash, role, existing["id"]],
+        )
+    audit(conn, at, actor, "user add" if existing is None else "user update", name, role)
+    return existing is None
+
+
+def add_token(
+    conn: sqlite3.Connection,
+    user_id: int,
+    name: str,
+    scope: str,
+    digest: str,
+    prefix: str,
+    at: str,
+    actor: Actor,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO api_tokens (user_id, name, scope, token_hash, prefix, created_at) "
+        "VALUES (?,?,?,?,?,?)",
+        [user_id, name, scope, digest, prefix, at],
+    )
+    token_id = int(cur.lastrowid or 0)
+    audit(conn, at, actor, "token create", f"token {token_id}", f"{scope} token {name!r}")
+    return token_id
+
+
+def token_by_hash(conn: sqlite3.Connection, digest: str) -> dict[str, Any] | None:
+    """A live token and its user's name and role."""
+    return _one(
+        conn.execute(
+            "SELECT t.id, t.scope, t.user_id, t.last_used_at, u.name AS user_name, u.role "
+            "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            [digest],
+        )
+    )
+
+
+def touch_token(conn: sqlite3.Connection, token_id: int, at: str) -> None:
+    conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [at, token_id])
+
+
+def list_tokens(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return _all(
+        conn.execute(
+            "SELECT t.id, t.name, t.scope, t.prefix, t.created_at, t.last_used_at, "
+            "t.revoked_at, u.name AS user_name FROM api_tokens t "
+            "JOIN users u ON u.id = t.user_id ORDER BY t.id DESC"
+        )
+    )
+
+
+def revoke_token(conn: sqlite3.Connection, token_id: int, at: str, actor: Actor) -> bool:
+    cur = conn.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        [at, token_id],
+    )
+    if cur.rowcount:
+        audit(conn, at, actor, "token revoke", f"token {token_id}")
+    return bool(cur.rowcount)
+
+
+def record_login_failure(conn: sqlite3.Connection, at: str, name: str, ip: str) -> None:
+    conn.execute("INSERT INTO login_failures (at, name, ip) VALUES (?,?,?)", [at, name, ip])
+    # Only the last minutes matter; keep the table small.
+    conn.execute(
+        "DELETE FROM login_failures WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-1 hour')",
+        [at],
+    )
+
+
+def login_failures_since(conn: sqlite3.Connection, since: str, name: str, ip: str) -> int:
+    """The larger of the failures for this name and for this address since `since`."""
+    row = conn.execute(
+        "SELECT coalesce(sum(name = ?), 0), coalesce(sum(ip = ?), 0) "
+        "FROM login_failures WHERE at >= ?",
+        [name, ip, since],
+    ).fetchone()
+    return max(int(row[0]), int(row[1]))
