@@ -75,7 +75,9 @@ def plan(
     """As the store loads them: records this scan found, and open records it did not."""
     found = {f.fingerprint for f in findings if f.kind.is_drift}
     prior = {s.drift.fingerprint: s.prior for s in old if s.drift.fingerprint in found}
-    unfound = [s.drift for s in old if s.drift.fingerprint not in found and s.prior.status == OPEN]
+    unfound = [
+        s.drift for s in old if s.drift.fingerprint not in found and s.prior.status != RESOLVED
+    ]
     return plan_lifecycle(prior, unfound, findings, coverage or cov(), T1, DAY)
 
 
@@ -253,7 +255,7 @@ def test_an_acknowledged_drift_resolves_as_an_open_one_does() -> None:
 
 def test_an_acknowledged_drift_is_kept_when_not_checked() -> None:
     old = stored(finding(Kind.MODIFIED, "a"), ACKNOWLEDGED)
-    p = plan([old], [finding(Kind.NOT_CHECKED, "a")], cov(unchecked=frozenset({old.key})))
+    p = plan([old], [finding(Kind.NOT_CHECKED, "a")], cov(unchecked=frozenset({old.drift.key})))
     assert p.resolved == [] and p.events == []
 
 
