@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -237,12 +236,21 @@ def child(path: str, m: int, at: str) -> None:
     fs = findings(m, drifting_every=10)
     cov = coverage(fs)
     store = Store(path)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_rss = peak_rss_kb()
     t0 = time.perf_counter()
     persist_current(store, fs, cov, at)
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kb()
     print(json.dumps({"s": elapsed, "peak_mb": peak / 1024, "growth_mb": (peak - base_rss) / 1024}))
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that
+    across exec, so a child started by a large parent would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run_child(path: Path, m: int, at: str) -> dict[str, float]:

@@ -346,3 +346,17 @@ def m008_list_indexes(db: Database) -> None:
     db.table("drifts").create_index(["status", "type", "account", "first_seen", "fingerprint"])
     db.execute("DROP INDEX IF EXISTS idx_drifts_status_first_seen_fingerprint")
     db.table("drifts").create_index(["status", "first_seen", "fingerprint", "resource_id"])
+
+
+@migrations()
+def m009_no_last_seen_indexes(db: Database) -> None:
+    """Every scan moves `last_seen` of every open drift and every resource it read: an
+    index on it is rewritten whole each scan (measured: the 100k-drift unchanged scan's
+    touch went from 0.3 s to 1.35 s with the two drift indexes). Sorting the drift list
+    by last seen and prune's daily `last_seen < cutoff` read the table instead."""
+    for name in (
+        "idx_drifts_last_seen_fingerprint",
+        "idx_drifts_status_last_seen_fingerprint",
+        "idx_resources_last_seen",
+    ):
+        db.execute(f"DROP INDEX IF EXISTS [{name}]")
