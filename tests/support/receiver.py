@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ class Receiver:
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # queued replies
     requests: list[dict[str, Any]] = field(default_factory=list)  # accepted (2xx) only
     attempts: int = 0
+    times: list[float] = field(default_factory=list)  # time.monotonic() of every attempt
 
     def answer(self, *replies: tuple[int, dict[str, str]]) -> None:
         self.answers.extend(replies)
@@ -35,6 +37,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             rec.attempts += 1
+            rec.times.append(time.monotonic())
             status, headers = rec.answers.pop(0) if rec.answers else (200, {})
             if status < 300:
                 rec.requests.append(
