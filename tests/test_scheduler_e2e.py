@@ -284,3 +284,31 @@ def test_fence_refuses_a_deposed_leaders_persist_and_next_start(
         ("ok", 2),
     ]
     assert len(new_store.drifts()) == 1 and len(new_store.messages()) == 1
+
+
+def test_no_burst_of_catch_up_scans_after_a_pause(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    """Missed runs give one catch-up scan. What the user sees, not which setting does it:
+    `coalesce = True` and `max_instances = 1` each prevent the burst on their own."""
+    aws.client("s3").create_bucket(Bucket="logs")
+    repo.declare({"type": "aws_s3_bucket", "id": "logs", "spec": {}})
+    cfg = write_config(tmp_path, aws.url, repo.path, SCHED)
+    db = tmp_path / "state" / "driftwatch.db"
+    procs = [start(cfg, tmp_path / "a.log")]
+    scans = "SELECT count(*) FROM scans"
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM scans WHERE status = 'ok'") >= 2, 60)
+        procs[0].send_signal(signal.SIGSTOP)
+        time.sleep(5)  # five runs of the 1 s schedule are missed
+        before = count(db, scans)
+        procs[0].send_signal(signal.SIGCONT)
+        time.sleep(2)
+        after = count(db, scans)
+        # One catch-up run, then the schedule's own pace: not five back to back.
+        assert 1 <= after - before <= 3, (before, after)
+        assert rows(db, "SELECT DISTINCT epoch FROM scans") == [(1,)]
+        spans = rows(db, "SELECT started_at, finished_at FROM scans ORDER BY id")
+        assert all(str(b[0]) >= str(a[1]) for a, b in itertools.pairwise(spans) if a[1])
+    finally:
+        stop_all(procs)
