@@ -11,8 +11,9 @@ again. Scan health is announced once per failure streak, then once on recovery.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -20,6 +21,7 @@ from driftwatch.config import SEVERITIES, ChannelConfig, severity_rank
 from driftwatch.lifecycle import CHANGED, NEW, REOPENED, LifecyclePlan
 
 EV_RESOLVED = "resolved"
+EV_REMINDER = "reminder"
 UNHEALTHY = ("failed", "partial")
 # How each event reads in a message.
 EVENT_TITLES = {
@@ -27,6 +29,7 @@ EVENT_TITLES = {
     "changed": "changed",
     "reopened": "reopened",
     "resolved": "resolved",
+    "reminder": "still open",
 }
 
 
@@ -84,6 +87,7 @@ class Digest:
     notice: Notice | None = None
     test: bool = False
     base_url: str | None = None
+    reminder: bool = False  # a reminder of drifts still open (repeat_interval)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,6 +111,9 @@ class Digest:
         """A one-line subject: what needs attention first."""
         if self.test:
             return f"driftwatch test message for channel {self.channel}"
+        if self.reminder:
+            n = len(self.items)
+            return f"driftwatch reminder: {n} drift{'s' if n != 1 else ''} still open"
         parts = []
         if self.notice is not None:
             parts.append(self.notice.text)
@@ -136,6 +143,7 @@ class Digest:
             notice=Notice(**d["notice"]) if d.get("notice") else None,
             test=d.get("test", False),
             base_url=d.get("base_url"),
+            reminder=d.get("reminder", False),
         )
 
 
@@ -196,6 +204,46 @@ def plan_digests(
         if mine or said:
             digests.append(Digest(channel.name, scan, mine, said, base_url=base_url))
     return digests
+
+
+@dataclass(frozen=True)
+class OpenDrift:
+    """A drift record still open, as a reminder sees it: the item it would show, and
+    whether someone has taken it in hand (acknowledged, or snoozed until a time)."""
+
+    item: AlertItem  # its latest event; `event` is replaced by "reminder"
+    acknowledged: bool = False
+    snoozed_until: dt.datetime | None = None
+
+
+def plan_reminder(
+    channel: ChannelConfig,
+    drifts: Sequence[OpenDrift],
+    last_said: Mapping[str, dt.datetime],
+    now: dt.datetime,
+    repeat_interval: dt.timedelta | None,
+    min_severity: str = "high",
+    base_url: str | None = None,
+) -> Digest | None:
+    """One reminder digest for `channel`, or None: the open drifts at or above
+    `min_severity` (and within the channel's filters) that this channel was last told
+    about (`last_said`: fingerprint → when announced or reminded) at least
+    `repeat_interval` ago. Off (None) when `repeat_interval` is None. Acknowledged
+    drifts and drifts snoozed past `now` are not reminded."""
+    if repeat_interval is None:
+        return None
+    due = [
+        replace(d.item, event=EV_REMINDER)
+        for d in drifts
+        if not d.acknowledged
+        and (d.snoozed_until is None or d.snoozed_until <= now)
+        and severity_rank(d.item.severity) >= severity_rank(min_severity)
+        and wants(channel, d.item)
+        and now - last_said.get(d.item.fingerprint, now - repeat_interval) >= repeat_interval
+    ]
+    if not due:
+        return None
+    return Digest(channel.name, None, order(due), base_url=base_url, reminder=True)
 
 
 def drift_link(base_url: str | None, fingerprint: str) -> str | None:

@@ -71,10 +71,17 @@ def deliver(store: Store, cfg: AlertsConfig, row: dict[str, object], counts: Sen
             counts.failed += 1
             return
         wait = backoff(attempt, cfg, exc.retry_after)
-        when = (dt.datetime.now(dt.UTC) + wait).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = _iso_ceil(dt.datetime.now(dt.UTC) + wait)
         log.info("alert %s to %s: %s; retry at %s", row["delivery_id"], channel.name, exc, when)
         store.mark_retry(mid, str(exc), when)
         counts.retried += 1
         return
     store.mark_sent(mid)
     counts.sent += 1
+
+
+def _iso_ceil(t: dt.datetime) -> str:
+    """Rounded up to the second: a retry is never due before its Retry-After has passed."""
+    if t.microsecond:
+        t = t.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -135,7 +135,9 @@ class Scheduler:
         aps, fence = self._aps, self.fence
         self._aps, self.fence = None, None
         if aps is not None:
-            aps.shutdown(wait=False)
+            # Stopping: let a running scan finish (else it dies with the interpreter and
+            # is stored as failed). Lease lost: don't wait, the fence refuses its writes.
+            aps.shutdown(wait=release)
         if release and fence is not None:
             try:
                 self.store.release_lease(fence)

@@ -80,3 +80,34 @@ def test_state_sources_are_documented() -> None:
         assert cls.__doc__ and cls.__doc__.strip(), f"{cls.__name__} needs a docstring"
         assert f"`{name}:" in docs, f"docs/terraform.md does not document the {name} source"
     assert (ROOT / "tests" / "test_terraform_state.py").exists()
+
+
+ALERTS_DOCS = (ROOT / "docs" / "alerts.md").read_text()
+
+
+def _notifier_entries() -> list[tuple[str, type]]:
+    import driftwatch.notifiers  # noqa: F401  (registers the built-ins)
+    from driftwatch.registry import notifiers
+
+    return list(notifiers)
+
+
+@pytest.mark.parametrize("name,cls", _notifier_entries(), ids=[n for n, _ in _notifier_entries()])
+def test_notifier_is_documented_and_tested(name: str, cls: type) -> None:
+    assert cls.__doc__ and cls.__doc__.strip(), f"{cls.__name__} needs a docstring"
+    assert getattr(cls, "type", None) == name, f"{cls.__name__}.type is not {name!r}"
+    m = re.search(rf"^## {re.escape(name)}\s*$(.*?)(?=^## |\Z)", ALERTS_DOCS, re.M | re.S)
+    assert m and m.group(1).strip(), f"docs/alerts.md has no '## {name}' section"
+    for key in cls.keys:  # type: ignore[attr-defined]
+        assert f"`{key}`" in m.group(1) or f"`{key} " in m.group(1), (
+            f"docs/alerts.md '## {name}' does not mention `{key}`"
+        )
+    assert (ROOT / "tests" / f"test_notifier_{name}.py").exists(), f"no test_notifier_{name}.py"
+
+
+def test_every_notifier_module_is_registered() -> None:
+    modules = {p.stem for p in (ROOT / "driftwatch" / "notifiers").glob("*.py")} - {
+        "__init__",
+        "base",
+    }
+    assert modules == {name for name, _ in _notifier_entries()}

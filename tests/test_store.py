@@ -290,3 +290,42 @@ def test_ignore_rules_and_hits_are_kept_per_scan_and_pruned_with_it(tmp_path: Pa
     assert len(store.ignore_hits(2)) == 2
     last = store.last_completed_scan()
     assert last is not None and last["id"] == 2  # not the failed (running) scan 3
+
+
+def test_prune_removes_old_sent_and_failed_messages_never_pending(tmp_path: Path) -> None:
+    from driftwatch.alerts import AlertItem, Digest, ScanFacts
+
+    store = Store(tmp_path / "d.db")
+
+    def digest(scan_id: int, fingerprint: str, event_id: int | None = None) -> Digest:
+        event = event_id or scan_id
+        item = AlertItem(fingerprint, event, "opened", "modified", "t", "r", "a", "r", "high")
+        facts = ScanFacts(scan_id=scan_id, status="ok", finished_at="2026-01-01T00:00:00Z")
+        return Digest("ops", facts, [item])
+
+    sent, failed, pending, recent = store.enqueue([digest(n, f"fp{n}") for n in (1, 2, 3, 4)])
+    store.mark_sent(sent)
+    store.mark_failed(failed, "HTTP 404")
+    store.mark_sent(recent)
+    old = "2026-01-01T00:00:00Z"
+    store.db.execute(
+        "UPDATE outbox SET created_at = ?, sent_at = CASE WHEN sent_at IS NULL THEN NULL "
+        "ELSE ? END WHERE id IN (?, ?, ?)",
+        [old, old, sent, failed, pending],
+    )
+    store.db.conn.commit()
+    counts = store.prune("2026-03-01T00:00:00Z", dry_run=True)
+    assert (counts.outbox, counts.alert_items) == (2, 2)
+    assert store.prune("2026-03-01T00:00:00Z") == counts
+    assert sorted((m["id"], m["status"]) for m in store.messages()) == [
+        (pending, "pending"),
+        (recent, "sent"),
+    ]
+    items = store.db.execute("SELECT outbox_id FROM alert_items ORDER BY outbox_id").fetchall()
+    assert [i[0] for i in items] == [pending, recent]
+    # Even a cutoff in the future keeps the pending message and its dedup records.
+    store.prune("2999-01-01T00:00:00Z")
+    assert [(m["id"], m["status"]) for m in store.messages()] == [(pending, "pending")]
+    assert store.db.execute("SELECT count(*) FROM alert_items").fetchone()[0] == 1
+    # A later scan seeing the pending message's event: still not announced twice.
+    assert store.enqueue([digest(9, "fp3", event_id=3)]) == []

@@ -92,8 +92,10 @@ class Email(Notifier):
             text = f"{what}: SMTP {exc.smtp_code}: {_text(exc.smtp_error)}"
             raise DeliveryError(text, retry=exc.smtp_code < 500) from None
         except smtplib.SMTPRecipientsRefused as exc:
+            # Every recipient refused: retry when all refusals were transient (4xx).
+            transient = all(code < 500 for code, _ in exc.recipients.values())
             raise DeliveryError(
-                f"{what}: recipients refused: {exc.recipients}", retry=False
+                f"{what}: recipients refused: {exc.recipients}", retry=transient
             ) from None
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{what}: {type(exc).__name__}: {exc}", retry=True) from None

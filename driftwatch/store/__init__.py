@@ -190,7 +190,9 @@ class Store:
     def due_messages(self, limit: int = 20) -> list[dict[str, Any]]:
         return outbox.due(self.db.conn, _now(), limit)
 
-    def mark_sent(self, message_id: int, fence: Fence | None = None) -> None:
+    def mark_sent(self, message_id: int) -> None:
+        """Not fenced on purpose: the receiver has the message, and a deposed leader that
+        could not record it would only make the next leader send it again."""
         with self._immediate():
             self.db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "

@@ -91,10 +91,14 @@ def scan_facts(
     commit: str | None,
     error: str | None = None,
 ) -> ScanFacts:
-    """This scan, and the status of the last finished scan before it (failure streaks)."""
+    """This scan, and the status of the last finished scan before it (failure streaks).
+
+    A scan interrupted by its process's death never finished and was never announced:
+    it neither starts a failure streak nor makes the next good scan a "recovery".
+    """
     row = conn.execute(
         "SELECT status FROM scans WHERE id < ? AND status IN ('ok', 'partial', 'failed') "
-        "ORDER BY id DESC LIMIT 1",
+        "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
         [scan_id],
     ).fetchone()
     return ScanFacts(

@@ -1,4 +1,5 @@
-"""Retention: remove history older than a cutoff, never an open drift or current state.
+"""Retention: remove history older than a cutoff, never an open drift, current state or
+a message still to be sent.
 
 Each table's rule is one predicate, used both to count (dry run) and to delete, in an
 order where no predicate depends on rows an earlier step removed.
@@ -22,8 +23,15 @@ _OLD_SCAN = f"""started_at < :cutoff
     AND id NOT IN (SELECT opened_scan_id FROM drifts
                    WHERE status IN {_OPEN} AND opened_scan_id IS NOT NULL)"""
 
+# A delivered or failed message, by when it was sent (or queued); never a pending one.
+_OLD_MESSAGE = "status IN ('sent', 'failed') AND coalesce(sent_at, created_at) < :cutoff"
+
 # (table, predicate), in deletion order.
 _RULES = (
+    # An event's dedup record goes with its message: a pruned event id never recurs
+    # (each transition is a new event), so nothing can be announced twice.
+    ("alert_items", f"outbox_id IN (SELECT id FROM outbox WHERE {_OLD_MESSAGE})"),
+    ("outbox", _OLD_MESSAGE),
     (
         "drift_events",
         f"at < :cutoff AND fingerprint NOT IN "
@@ -50,6 +58,8 @@ _RULES = (
 class PruneCounts:
     """Rows removed (or, in a dry run, that would be) per table."""
 
+    alert_items: int = 0
+    outbox: int = 0
     drift_events: int = 0
     drifts: int = 0
     snapshots: int = 0
