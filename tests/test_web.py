@@ -631,7 +631,7 @@ def test_metrics_are_built_from_the_database(
     body = text(operator.get("/metrics"))
     assert (
         'driftwatch_open_drifts{account="default",kind="modified",region="us-east-1",'
-        'type="aws_s3_bucket"} 2.0' in body
+        'severity="high",type="aws_s3_bucket"} 2.0' in body
     )
     assert 'driftwatch_last_scan_status{status="partial"} 1.0' in body
     assert "driftwatch_last_scan_scope_errors 1.0" in body

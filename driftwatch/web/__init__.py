@@ -34,6 +34,7 @@ KIND_SYMBOL = {
     "not_checked": "?",
     "in_sync": "=",
 }
+SEVERITY_SYMBOL = {"critical": "‼", "high": "▲", "medium": "■", "low": "▽"}
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -65,7 +66,9 @@ def create_app(
     app.jinja_env.autoescape = True  # every template, whatever its file name
     app.jinja_env.filters["tojson_pretty"] = _pretty
     app.jinja_env.filters["merge"] = lambda d, **kw: {**d, **kw}
-    app.jinja_env.globals.update(STATUS_SYMBOL=STATUS_SYMBOL, KIND_SYMBOL=KIND_SYMBOL)
+    app.jinja_env.globals.update(
+        STATUS_SYMBOL=STATUS_SYMBOL, KIND_SYMBOL=KIND_SYMBOL, SEVERITY_SYMBOL=SEVERITY_SYMBOL
+    )
     app.json = OrjsonProvider(app)
     csrf.init_app(app)
     from driftwatch.web import auth, errors, security

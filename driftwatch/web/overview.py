@@ -47,6 +47,7 @@ def summary_doc(s: read.Summary, now: dt.datetime) -> dict[str, Any]:
         "open": s.open,
         "acknowledged": s.acknowledged,
         "by_kind": s.by_kind,
+        "by_severity": s.by_severity,
         "by_type": s.by_type,
         "by_account_region": s.by_place,
         "last_scan": _scan_doc(s.last_scan, s.last_scan_errors),
