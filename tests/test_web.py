@@ -694,7 +694,10 @@ def test_the_openapi_document_lists_every_api_route(app: Flask) -> None:
     documented = {
         (
             method.upper(),
-            "/api/v1" + path.replace("{drift_id}", "<fp>").replace("{scan_id}", "<int:scan_id>"),
+            "/api/v1"
+            + path.replace("{drift_id}", "<fp>")
+            .replace("{scan_id}", "<int:scan_id>")
+            .replace("{request_id}", "<int:request_id>"),
         )
         for path, ops in doc["paths"].items()
         for method in ops

@@ -11,11 +11,22 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support.web import SG, add_user, logged_in, modified, now_iso, persist, web_config
+from support.web import (
+    SG,
+    add_user,
+    csrf_token,
+    logged_in,
+    modified,
+    now_iso,
+    persist,
+    web_config,
+)
 
 from driftwatch.config import Config
 from driftwatch.models import Finding
-from driftwatch.store import Store
+from driftwatch.store import Actor, Store
+from driftwatch.store import users as user_sql
+from driftwatch.users import new_token, token_hash
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +103,20 @@ def admin(app: Flask) -> FlaskClient:
 
 def text(resp: Any) -> str:
     return str(resp.get_data(as_text=True))
+
+
+def make_token(cfg: Config, user: str, scope: str) -> str:
+    store = Store(cfg.storage.path)
+    row = user_sql.user_by_name(store.conn, user)
+    assert row is not None
+    secret = new_token()
+    store.add_token(row["id"], "t", scope, token_hash(secret), secret[:10], Actor("test"))
+    store.close()
+    return secret
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def rids(html: str) -> list[str]:
@@ -217,3 +242,98 @@ def test_drifts_of_a_scan_include_those_it_resolved(
     assert f'href="/scans/{second}"' in html
     api = viewer.get(f"/api/v1/drifts?scan={second}&status=open").json
     assert api["drifts"] == []
+
+
+# --- scan now ----------------------------------------------------------------------------
+
+
+def test_only_operators_see_and_use_the_scan_now_button(
+    viewer: FlaskClient, operator: FlaskClient
+) -> None:
+    for page in ("/", "/scans"):
+        assert "Scan now" not in text(viewer.get(page))
+        assert "Scan now" in text(operator.get(page))
+    token = csrf_token(viewer, "/")
+    assert viewer.post("/scans/requests", data={"csrf_token": token}).status_code == 403
+
+
+def test_scan_now_needs_the_csrf_token(operator: FlaskClient) -> None:
+    resp = operator.post("/scans/requests")
+    assert resp.status_code == 400 and "CSRF" in text(resp)
+
+
+def test_scan_now_queued_running_finished(
+    cfg: Config, seeded: dict[str, Any], operator: FlaskClient, admin: FlaskClient
+) -> None:
+    token = csrf_token(operator, "/")
+    resp = operator.post("/scans/requests", data={"csrf_token": token})
+    assert resp.status_code == 302
+    url = resp.location
+    assert re.fullmatch(r"/scans/requests/\d+", url)
+    html = text(operator.get(url))
+    assert 'data-request-status="queued"' in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert "no scheduler holds the lease" in html
+    again = operator.post("/scans/requests", data={"csrf_token": token})
+    assert again.location == url  # the same request, not a second scan
+    assert "already queued" in text(operator.get(url))
+
+    store = Store(cfg.storage.path)  # what the scheduler's leader does
+    rid = store.claim_scan_request(None)
+    assert rid is not None and url.endswith(f"/{rid}")
+    html = text(operator.get(url))
+    assert 'data-request-status="running"' in html and 'http-equiv="refresh"' in html
+    assert operator.post("/scans/requests", data={"csrf_token": token}).location == url
+    scan_id = persist(store, [rated(modified("crit-a"), "critical")], now_iso())
+    store.finish_scan_request(rid, scan_id)
+    store.close()
+    html = text(operator.get(url))
+    assert 'data-request-status="done"' in html and 'http-equiv="refresh"' not in html
+    assert f'id="scan-link">#{scan_id}<' in html
+    assert f'href="/drifts?scan={scan_id}"' in html
+    audit = text(admin.get("/audit"))
+    assert audit.count("scan request") == 1  # the duplicate wrote nothing
+
+    nxt = operator.post("/scans/requests", data={"csrf_token": token})
+    assert nxt.location != url  # after it finished, a new request
+
+
+def test_api_scan_now_returns_the_existing_request(
+    app: Flask, cfg: Config, seeded: dict[str, Any]
+) -> None:
+    client = app.test_client()
+    operate = bearer(make_token(cfg, "olga", "operate"))
+    first = client.post("/api/v1/scans", headers=operate)
+    assert first.status_code == 202 and first.json["created"] is True
+    assert first.json["status"] == "queued" and first.json["requested_by"] == "olga (token)"
+    assert first.headers["Location"] == f"/api/v1/scans/requests/{first.json['id']}"
+    second = client.post("/api/v1/scans", headers=operate)
+    assert second.status_code == 200 and second.json["created"] is False
+    assert second.json["id"] == first.json["id"]
+    got = client.get(first.headers["Location"], headers=operate).json
+    assert got["status"] == "queued" and got["scan"] is None
+    store = Store(cfg.storage.path)
+    rid = store.claim_scan_request(None)
+    store.finish_scan_request(rid or 0, seeded["scan_id"])
+    store.close()
+    got = client.get(first.headers["Location"], headers=operate).json
+    assert got["status"] == "done" and got["scan"]["id"] == seeded["scan_id"]
+    assert client.get("/api/v1/scans/requests/999", headers=operate).status_code == 404
+
+
+def test_api_scan_now_refuses_read_tokens_viewers_and_sessions_without_csrf(
+    app: Flask, cfg: Config, operator: FlaskClient
+) -> None:
+    client = app.test_client()
+    read = client.post("/api/v1/scans", headers=bearer(make_token(cfg, "ada", "read")))
+    assert read.status_code == 403 and "read scope" in read.json["error"]["message"]
+    viewer_op = client.post("/api/v1/scans", headers=bearer(make_token(cfg, "vic", "operate")))
+    assert viewer_op.status_code == 403
+    assert client.post("/api/v1/scans").status_code in (400, 401)
+    assert operator.post("/api/v1/scans").status_code == 400  # session without X-CSRFToken
+    token = csrf_token(operator, "/")
+    ok = operator.post("/api/v1/scans", headers={"X-CSRFToken": token})
+    assert ok.status_code == 202 and ok.json["requested_by"] == "olga"
+    store = Store(cfg.storage.path)
+    assert len(list(store.db.table("scan_requests").rows)) == 1
+    store.close()

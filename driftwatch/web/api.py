@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from driftwatch.store import ActionError, read
@@ -118,6 +118,24 @@ def scans() -> ResponseReturnValue:
 def scan(scan_id: int) -> ResponseReturnValue:
     row, errors = scan_pages.load(scan_id)
     return jsonify(scan_pages.scan_doc(row, errors))
+
+
+@bp.route("/scans", methods=["POST"])
+@requires(OPERATOR)
+def scan_now() -> ResponseReturnValue:
+    """202 and a new request, or 200 and the request already queued or running."""
+    row, created = scan_pages.request_scan()
+    doc = {**scan_pages.request_doc(row), "created": created}
+    resp = jsonify(doc)
+    resp.status_code = 202 if created else 200
+    resp.headers["Location"] = url_for("api.scan_request", request_id=row["id"])
+    return resp
+
+
+@bp.route("/scans/requests/<int:request_id>")
+@requires(VIEWER)
+def scan_request(request_id: int) -> ResponseReturnValue:
+    return jsonify(scan_pages.request_doc(scan_pages.load_request(request_id)))
 
 
 @bp.route("/<path:_rest>", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from driftwatch.store import read
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import requires
 from driftwatch.web.chart import open_drifts_chart
+from driftwatch.web.scans import can_scan
 from driftwatch.web.state import state, store
 
 bp = Blueprint("overview", __name__)
@@ -71,4 +72,6 @@ def index() -> str:
     s = read.summary(conn, state().drift_counts(conn))
     chart = open_drifts_chart(read.open_over_time(conn))
     now = dt.datetime.now(dt.UTC)
-    return render_template("overview.html", s=s, chart=chart, warnings=warnings(s, now))
+    return render_template(
+        "overview.html", s=s, chart=chart, warnings=warnings(s, now), can_scan=can_scan()
+    )
