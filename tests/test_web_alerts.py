@@ -337,3 +337,91 @@ def test_api_scan_now_refuses_read_tokens_viewers_and_sessions_without_csrf(
     store = Store(cfg.storage.path)
     assert len(list(store.db.table("scan_requests").rows)) == 1
     store.close()
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+
+def scheduled_config(tmp_path: Path) -> Config:
+    from driftwatch.config import parse_config
+
+    return parse_config(
+        {
+            "git": {"url": str(tmp_path / "infra")},
+            "aws": {"regions": ["us-east-1"]},
+            "storage": {"path": str(tmp_path / "state" / "driftwatch.db")},
+            "schedules": [
+                {"name": "fast", "interval": "10m"},
+                {"name": "nightly", "cron": "0 3 * * *", "types": ["aws_s3_bucket"]},
+            ],
+        },
+        tmp_path / "driftwatch.toml",
+    )
+
+
+def test_schedules_come_from_the_config_before_any_leader_ran(
+    viewer: FlaskClient, cfg: Config
+) -> None:
+    got = viewer.get("/api/v1/schedules").json
+    (default,) = got["schedules"]
+    assert default["name"] == "default" and default["recorded"] is False
+    assert default["last_run_at"] is None and default["next_run_at"] > now_iso()
+    assert got["stale_after_s"] == 24 * 3600  # no scheduler on this database: cron/CI scans
+    html = text(viewer.get("/"))
+    assert 'data-schedule="default"' in html and "no scheduler has run yet" in html
+
+
+def test_schedules_show_what_the_leader_recorded(tmp_path: Path) -> None:
+    cfg = scheduled_config(tmp_path)
+    store = Store(cfg.storage.path)
+    scan_id = persist(store, [rated(modified("a"), "low")], now_iso(-dt.timedelta(minutes=5)))
+    store.record_schedule(
+        "fast",
+        every="every 0:10:00",
+        next_run_at="2030-01-01T00:10:00Z",
+        last_run_at="2030-01-01T00:00:00Z",
+        last_scan_id=scan_id,
+        last_status="ok",
+    )
+    store.close()
+    add_user(cfg, "vic", "viewer")
+    client = logged_in(create_app_for(cfg), "vic")
+    got = {s["name"]: s for s in client.get("/api/v1/schedules").json["schedules"]}
+    assert got["fast"]["next_run_at"] == "2030-01-01T00:10:00Z"
+    assert got["fast"]["last_scan_id"] == scan_id and got["fast"]["recorded"] is True
+    assert got["nightly"]["recorded"] is False
+    assert got["nightly"]["next_run_at"].endswith("T03:00:00Z")
+    assert got["nightly"]["scope"]["types"] == ["aws_s3_bucket"]
+    html = text(client.get("/"))
+    assert 'data-schedule="fast"' in html and f'href="/scans/{scan_id}"' in html
+    assert "Stale" not in html  # 5 minutes old; stale after 20
+
+
+def test_stale_after_twice_the_shortest_schedule_once_a_scheduler_runs(tmp_path: Path) -> None:
+    cfg = scheduled_config(tmp_path)
+    store = Store(cfg.storage.path)
+    persist(store, [rated(modified("a"), "low")], now_iso(-dt.timedelta(minutes=25)))
+    store.close()
+    add_user(cfg, "vic", "viewer")
+    client = logged_in(create_app_for(cfg), "vic")
+    assert "Stale" not in text(client.get("/"))  # no scheduler recorded: 24 h
+    store = Store(cfg.storage.path)
+    store.record_schedule("fast", every="every 0:10:00", next_run_at=now_iso())
+    store.close()
+    assert "more than 20 min ago" in text(client.get("/"))
+    summary = client.get("/api/v1/summary").json
+    assert any(w.startswith("Stale:") for w in summary["warnings"])
+    assert client.get("/api/v1/schedules").json["stale_after_s"] == 1200
+
+
+def test_a_cron_schedule_interval_is_the_gap_between_runs() -> None:
+    from driftwatch.config import Schedule
+    from driftwatch.web.schedules import interval_of, stale_after
+
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    hourly = Schedule("h", cron="0 * * * *")
+    assert interval_of(hourly, now) == dt.timedelta(hours=1)
+    daily = Schedule("d", cron="30 3 * * *")
+    assert interval_of(daily, now) == dt.timedelta(days=1)
+    assert stale_after([hourly, daily], [{"name": "h"}], now) == dt.timedelta(hours=2)
+    assert stale_after([hourly], [], now) == dt.timedelta(hours=24)

@@ -13,9 +13,10 @@ from driftwatch.users import OPERATOR, VIEWER
 from driftwatch.web import drifts as drift_pages
 from driftwatch.web import scans as scan_pages
 from driftwatch.web.auth import caller, requires
-from driftwatch.web.overview import summary_doc
+from driftwatch.web.overview import stale_limit, summary_doc
 from driftwatch.web.params import ack_fields, drift_query, limit, resource_query
 from driftwatch.web.resources import resource_doc
+from driftwatch.web.schedules import schedule_docs
 from driftwatch.web.state import state, store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -136,6 +137,14 @@ def scan_now() -> ResponseReturnValue:
 @requires(VIEWER)
 def scan_request(request_id: int) -> ResponseReturnValue:
     return jsonify(scan_pages.request_doc(scan_pages.load_request(request_id)))
+
+
+@bp.route("/schedules")
+@requires(VIEWER)
+def schedules() -> ResponseReturnValue:
+    now = dt.datetime.now(dt.UTC)
+    docs = schedule_docs(state().config, store().schedules(), now)
+    return jsonify({"schedules": docs, "stale_after_s": int(stale_limit(now).total_seconds())})
 
 
 @bp.route("/<path:_rest>", methods=["GET", "POST"])
