@@ -425,3 +425,139 @@ def test_a_cron_schedule_interval_is_the_gap_between_runs() -> None:
     assert interval_of(daily, now) == dt.timedelta(days=1)
     assert stale_after([hourly, daily], [{"name": "h"}], now) == dt.timedelta(hours=2)
     assert stale_after([hourly], [], now) == dt.timedelta(hours=24)
+
+
+# --- notifications -----------------------------------------------------------------------
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def alerting(tmp_path: Path) -> Config:
+    """A config with two channels and a base URL, a scan, and the three roles."""
+    from driftwatch.config import parse_config
+
+    cfg = parse_config(
+        {
+            "git": {"url": str(tmp_path / "infra")},
+            "aws": {"regions": ["us-east-1"]},
+            "storage": {"path": str(tmp_path / "state" / "driftwatch.db")},
+            "dashboard": {"base_url": "https://dash.example.com"},
+            "alerts": {
+                "channels": [
+                    {"name": "pager", "type": "webhook", "url": "https://hooks.example.com/a"},
+                    {
+                        "name": "audit-hook",
+                        "type": "webhook",
+                        "url": "https://hooks.example.com/b",
+                        "min_severity": "critical",
+                    },
+                ]
+            },
+        },
+        tmp_path / "driftwatch.toml",
+    )
+    store = Store(cfg.storage.path)
+    persist(store, [rated(modified("a"), "critical")], now_iso())
+    store.close()
+    for name, role in (("vic", "viewer"), ("olga", "operator"), ("ada", "admin")):
+        add_user(cfg, name, role)
+    return cfg
+
+
+def outbox(cfg: Config) -> list[dict[str, Any]]:
+    store = Store(cfg.storage.path)
+    try:
+        return store.messages()
+    finally:
+        store.close()
+
+
+def test_a_viewer_reads_notifications_but_cannot_send_a_test(alerting: Config) -> None:
+    app = create_app_for(alerting)
+    viewer = logged_in(app, "vic")
+    html = text(viewer.get("/notifications"))
+    assert 'data-channel="pager"' in html and 'data-channel="audit-hook"' in html
+    assert "Send test message" not in html
+    token = csrf_token(viewer, "/notifications")
+    assert viewer.post("/notifications/test/pager", data={"csrf_token": token}).status_code == 403
+    operator = logged_in(app, "olga")
+    token = csrf_token(operator, "/notifications")
+    assert operator.post("/notifications/test/pager", data={"csrf_token": token}).status_code == 403
+    assert outbox(alerting) == []
+
+
+def test_an_admin_queues_a_test_message_for_the_scheduler(alerting: Config) -> None:
+    import json
+
+    admin = logged_in(create_app_for(alerting), "ada")
+    html = text(admin.get("/notifications"))
+    assert html.count("Send test message") == 2
+    assert admin.post("/notifications/test/pager").status_code == 400  # no CSRF token
+    token = csrf_token(admin, "/notifications")
+    resp = admin.post("/notifications/test/pager", data={"csrf_token": token})
+    assert resp.status_code == 302 and resp.location == "/notifications?channel=pager"
+    (row,) = outbox(alerting)
+    assert (row["channel"], row["kind"], row["status"], row["attempts"]) == (
+        "pager",
+        "test",
+        "pending",
+        0,
+    )
+    payload = json.loads(row["payload"])
+    assert payload["test"] is True and payload["base_url"] == "https://dash.example.com"
+    html = text(admin.get(resp.location))
+    assert f'data-message="{row["id"]}"' in html
+    assert "driftwatch test message for channel pager" in html and "queued for pager" in html
+    assert "alert test" in text(admin.get("/audit"))
+    assert admin.post("/notifications/test/nope", data={"csrf_token": token}).status_code == 404
+    assert len(outbox(alerting)) == 1
+
+
+def test_notifications_show_status_attempts_errors_and_filter(alerting: Config) -> None:
+    from driftwatch.alerts import test_digest
+
+    store = Store(alerting.storage.path)
+    sent, failed, pending = store.enqueue(
+        [test_digest(name, None) for name in ("pager", "audit-hook", "pager")]
+    )
+    store.mark_sent(sent)
+    store.mark_retry(failed, "HTTP 503", "2030-01-01T00:00:00Z")
+    store.mark_failed(failed, "HTTP 404: " + XSS)
+    store.close()
+    viewer = logged_in(create_app_for(alerting), "vic")
+    html = text(viewer.get("/notifications"))
+    assert XSS not in html and "HTTP 404: &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    rows = dict(re.findall(r'data-message="(\d+)">.*?data-status="(\w+)"', html, re.S))
+    assert rows == {str(sent): "sent", str(failed): "failed", str(pending): "pending"}
+    assert re.search(rf'data-message="{failed}">.*?<td class="n">2</td>', html, re.S)
+    counts = re.search(r'data-channel="pager">(.*?)</tr>', html, re.S)
+    assert counts and re.findall(r'class="n">(\d+)<', counts.group(1)) == ["1", "1", "0"]
+    only_failed = text(viewer.get("/notifications?status=failed"))
+    assert re.findall(r'data-message="(\d+)"', only_failed) == [str(failed)]
+    only_pager = text(viewer.get("/notifications?channel=pager"))
+    assert set(re.findall(r'data-message="(\d+)"', only_pager)) == {str(sent), str(pending)}
+    for bad in ("status=lost", "channel=%3Cscript%3E", "limit=0", "limit=many"):
+        assert viewer.get(f"/notifications?{bad}").status_code == 400, bad
+
+
+def test_alert_links_point_at_dashboard_routes(alerting: Config) -> None:
+    from driftwatch.alerts import drift_link, drifts_link, scan_link
+
+    store = Store(alerting.storage.path)
+    (drift,) = store.drifts()
+    (scan,) = store.scans()
+    store.close()
+    base = "https://dash.example.com"
+    viewer = logged_in(create_app_for(alerting), "vic")
+    pages = {}
+    for link in (
+        drift_link(base, drift["fingerprint"]),
+        scan_link(base, scan["id"]),
+        drifts_link(base, scan["id"]),
+    ):
+        assert link is not None and link.startswith(base + "/")
+        resp = viewer.get(link[len(base) :])
+        assert resp.status_code == 200, link
+        pages[link] = text(resp)
+    assert rids(pages[f"{base}/drifts?scan={scan['id']}"]) == ["a"]

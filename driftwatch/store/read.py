@@ -427,6 +427,19 @@ def audit_page(conn: sqlite3.Connection, limit: int = 100, cursor: str | None = 
     return _page(conn, sql, args, limit, ("id",))
 
 
+# --- notifications (the alerts outbox) ---------------------------------------------------
+
+
+def outbox_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Outbox messages by channel, then status (pending, sent, failed)."""
+    out: dict[str, dict[str, int]] = {}
+    for channel, status, n in conn.execute(
+        "SELECT channel, status, count(*) FROM outbox GROUP BY channel, status"
+    ):
+        out.setdefault(str(channel), {})[str(status)] = int(n)
+    return out
+
+
 # --- health ------------------------------------------------------------------------------
 
 

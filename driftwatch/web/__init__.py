@@ -81,9 +81,19 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from driftwatch.web import admin, api, audit, drifts, ops, overview, resources, scans
+    from driftwatch.web import (
+        admin,
+        api,
+        audit,
+        drifts,
+        notifications,
+        ops,
+        overview,
+        resources,
+        scans,
+    )
 
-    for module in (overview, drifts, resources, scans, audit, admin, api, ops):
+    for module in (overview, drifts, resources, scans, notifications, audit, admin, api, ops):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # bearer tokens; a session POST checks its CSRF header (api.py)
 

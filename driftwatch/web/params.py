@@ -23,6 +23,11 @@ def _text(args: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def word(args: Mapping[str, str], name: str) -> str | None:
+    """A name-like parameter (letters, digits, `_.:-`; ≤ 64), or None when absent."""
+    return _word(args, name)
+
+
 def _word(args: Mapping[str, str], name: str) -> str | None:
     value = _text(args, name)
     if value is not None and not _WORD.match(value):
