@@ -216,6 +216,9 @@ def test_a_record_stored_before_severity_existed_counts_as_high(
     store.close()
     got = viewer.get("/api/v1/drifts?severity=high").json["drifts"]
     assert {d["resource_id"] for d in got} == {"high-a", "low-a"}
+    by = viewer.get("/api/v1/summary").json["by_severity"]
+    assert by == {"critical": 3, "high": 2, "medium": 2, "low": 1}
+    assert 'severity="high",type="aws_s3_bucket"} 2.0' in text(viewer.get("/metrics"))
 
 
 @pytest.mark.parametrize(

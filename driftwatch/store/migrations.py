@@ -346,3 +346,14 @@ def m008_list_indexes(db: Database) -> None:
     db.table("drifts").create_index(["status", "type", "account", "first_seen", "fingerprint"])
     db.execute("DROP INDEX IF EXISTS idx_drifts_status_first_seen_fingerprint")
     db.table("drifts").create_index(["status", "first_seen", "fingerprint", "resource_id"])
+
+
+@migrations()
+def m009_severity_and_scan_indexes(db: Database) -> None:
+    """The overview's and /metrics' GROUP BY of open drifts now includes severity: read
+    from one covering index again (it supersedes the one without severity, its prefix).
+    The drift list's `scan=` filter (an alert's "+N more" link) finds a scan's events by
+    index instead of reading every event."""
+    db.table("drifts").create_index(["status", "kind", "type", "account", "region", "severity"])
+    db.execute("DROP INDEX IF EXISTS idx_drifts_status_kind_type_account_region")
+    db.table("drift_events").create_index(["scan_id"])
