@@ -286,6 +286,10 @@ def test_scan_now_queued_running_finished(
     assert rid is not None and url.endswith(f"/{rid}")
     html = text(operator.get(url))
     assert 'data-request-status="running"' in html and 'http-equiv="refresh"' in html
+    assert 'id="scan-link"' not in html  # claimed; its scan has not started yet
+    running = store.start_scan(now_iso(), None, "request")
+    html = text(operator.get(url))
+    assert f'id="scan-link">#{running}<' in html and 'data-request-status="running"' in html
     assert operator.post("/scans/requests", data={"csrf_token": token}).location == url
     scan_id = persist(store, [rated(modified("crit-a"), "critical")], now_iso())
     store.finish_scan_request(rid, scan_id)

@@ -340,6 +340,17 @@ def scan(conn: sqlite3.Connection, scan_id: int) -> dict[str, Any] | None:
     return _row(conn, "SELECT * FROM scans WHERE id = ?", [scan_id])
 
 
+def running_scan(conn: sqlite3.Connection, trigger: str, since: str) -> dict[str, Any] | None:
+    """The scan running now for `trigger` that started at or after `since` (the scan a
+    claimed scan-now request started: the leader runs one scan at a time)."""
+    return _row(
+        conn,
+        "SELECT * FROM scans WHERE status = 'running' AND trigger = ? AND started_at >= ? "
+        "ORDER BY id DESC",
+        [trigger, since],
+    )
+
+
 def scope_errors(conn: sqlite3.Connection, scan_id: int) -> list[dict[str, Any]]:
     cur = conn.execute(
         "SELECT account, region, type, resource_id, error, internal FROM scope_errors "

@@ -54,6 +54,7 @@ def load(scan_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 # --- scan now ----------------------------------------------------------------------------
 
 PENDING_REQUEST = ("queued", "running")
+REQUEST_TRIGGER = "request"  # scans.trigger of a scan the leader ran for a request
 _REQUEST_FIELDS = (
     "id",
     "status",
@@ -87,7 +88,10 @@ def load_request(request_id: int) -> dict[str, Any]:
 def request_doc(row: dict[str, Any]) -> dict[str, Any]:
     """A scan request in the API's shape: its fields and, once it ran, its scan."""
     doc = {k: row.get(k) for k in _REQUEST_FIELDS}
-    scan = read.scan(store().conn, row["scan_id"]) if row.get("scan_id") else None
+    conn = store().conn
+    scan = read.scan(conn, row["scan_id"]) if row.get("scan_id") else None
+    if scan is None and row["status"] == "running" and row.get("started_at"):
+        scan = read.running_scan(conn, REQUEST_TRIGGER, row["started_at"])
     doc["scan"] = scan_doc(scan, None) if scan else None
     return doc
 
