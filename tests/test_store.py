@@ -329,3 +329,17 @@ def test_prune_removes_old_sent_and_failed_messages_never_pending(tmp_path: Path
     assert store.db.execute("SELECT count(*) FROM alert_items").fetchone()[0] == 1
     # A later scan seeing the pending message's event: still not announced twice.
     assert store.enqueue([digest(9, "fp3", event_id=3)]) == []
+
+
+def test_a_new_severity_reaches_an_unchanged_drift(tmp_path: Path) -> None:
+    """[[severity]] rules can change between scans while the drift itself does not."""
+    store = Store(tmp_path / "d.db")
+    first = modified("a", "x")
+    first.severity = "high"
+    persist(store, [first], {SCOPE}, "2026-01-01T00:00:00Z")
+    again = modified("a", "x")
+    again.severity = "critical"
+    plan = persist(store, [again], {SCOPE}, "2026-01-01T01:00:00Z")
+    assert [d.transition for d in plan.found] == ["unchanged"]
+    [row] = store.drifts()
+    assert (row["severity"], row["last_seen"]) == ("critical", "2026-01-01T01:00:00Z")

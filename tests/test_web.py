@@ -631,7 +631,7 @@ def test_metrics_are_built_from_the_database(
     body = text(operator.get("/metrics"))
     assert (
         'driftwatch_open_drifts{account="default",kind="modified",region="us-east-1",'
-        'type="aws_s3_bucket"} 2.0' in body
+        'severity="high",type="aws_s3_bucket"} 2.0' in body
     )
     assert 'driftwatch_last_scan_status{status="partial"} 1.0' in body
     assert "driftwatch_last_scan_scope_errors 1.0" in body
@@ -694,7 +694,10 @@ def test_the_openapi_document_lists_every_api_route(app: Flask) -> None:
     documented = {
         (
             method.upper(),
-            "/api/v1" + path.replace("{drift_id}", "<fp>").replace("{scan_id}", "<int:scan_id>"),
+            "/api/v1"
+            + path.replace("{drift_id}", "<fp>")
+            .replace("{scan_id}", "<int:scan_id>")
+            .replace("{request_id}", "<int:request_id>"),
         )
         for path, ops in doc["paths"].items()
         for method in ops

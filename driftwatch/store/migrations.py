@@ -360,3 +360,14 @@ def m009_no_last_seen_indexes(db: Database) -> None:
         "idx_resources_last_seen",
     ):
         db.execute(f"DROP INDEX IF EXISTS [{name}]")
+
+
+@migrations()
+def m010_severity_and_scan_indexes(db: Database) -> None:
+    """The overview's and /metrics' GROUP BY of open drifts now includes severity: read
+    from one covering index again (it supersedes the one without severity, its prefix).
+    The drift list's `scan=` filter (an alert's "+N more" link) finds a scan's events by
+    index instead of reading every event."""
+    db.table("drifts").create_index(["status", "kind", "type", "account", "region", "severity"])
+    db.execute("DROP INDEX IF EXISTS idx_drifts_status_kind_type_account_region")
+    db.table("drift_events").create_index(["scan_id"])

@@ -273,10 +273,16 @@ _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 # The records this scan found again (any status), touched and read in one pass: a
 # primary-key probe per finding. New, changed and reopened ones are upserted after.
 _TOUCH_AND_LOAD_PRIOR = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source, severity = t.severity
+UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
 FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
 RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
           drifts.resolved_at
+"""
+# Severity is in an index: set it only where it changed (new [[severity]] rules), so an
+# unchanged scan does not rewrite that index.
+_RESEVERITY = """
+UPDATE drifts SET severity = t.severity
+FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint AND drifts.severity IS NOT t.severity
 """
 # The open records it did not find: candidates for resolution. NOT IN builds one
 # temporary index over this scan's fingerprints.
@@ -317,6 +323,7 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     )
     touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
     prior = {fp: Prior(*rest) for fp, *rest in touched}
+    conn.execute(_RESEVERITY)
     unfound = list(map(StoredDrift._make, conn.execute(_LOAD_UNFOUND)))
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
     conn.executemany(

@@ -34,6 +34,7 @@ KIND_SYMBOL = {
     "not_checked": "?",
     "in_sync": "=",
 }
+SEVERITY_SYMBOL = {"critical": "‼", "high": "▲", "medium": "■", "low": "▽"}
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -65,7 +66,9 @@ def create_app(
     app.jinja_env.autoescape = True  # every template, whatever its file name
     app.jinja_env.filters["tojson_pretty"] = _pretty
     app.jinja_env.filters["merge"] = lambda d, **kw: {**d, **kw}
-    app.jinja_env.globals.update(STATUS_SYMBOL=STATUS_SYMBOL, KIND_SYMBOL=KIND_SYMBOL)
+    app.jinja_env.globals.update(
+        STATUS_SYMBOL=STATUS_SYMBOL, KIND_SYMBOL=KIND_SYMBOL, SEVERITY_SYMBOL=SEVERITY_SYMBOL
+    )
     app.json = OrjsonProvider(app)
     csrf.init_app(app)
     from driftwatch.web import auth, errors, security
@@ -78,9 +81,19 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from driftwatch.web import admin, api, audit, drifts, ops, overview, resources, scans
+    from driftwatch.web import (
+        admin,
+        api,
+        audit,
+        drifts,
+        notifications,
+        ops,
+        overview,
+        resources,
+        scans,
+    )
 
-    for module in (overview, drifts, resources, scans, audit, admin, api, ops):
+    for module in (overview, drifts, resources, scans, notifications, audit, admin, api, ops):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # bearer tokens; a session POST checks its CSRF header (api.py)
 

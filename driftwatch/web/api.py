@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from driftwatch.store import ActionError, read
@@ -13,9 +13,10 @@ from driftwatch.users import OPERATOR, VIEWER
 from driftwatch.web import drifts as drift_pages
 from driftwatch.web import scans as scan_pages
 from driftwatch.web.auth import caller, requires
-from driftwatch.web.overview import summary_doc
+from driftwatch.web.overview import stale_limit, summary_doc
 from driftwatch.web.params import ack_fields, drift_query, limit, resource_query
 from driftwatch.web.resources import resource_doc
+from driftwatch.web.schedules import schedule_docs
 from driftwatch.web.state import state, store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -118,6 +119,32 @@ def scans() -> ResponseReturnValue:
 def scan(scan_id: int) -> ResponseReturnValue:
     row, errors = scan_pages.load(scan_id)
     return jsonify(scan_pages.scan_doc(row, errors))
+
+
+@bp.route("/scans", methods=["POST"])
+@requires(OPERATOR)
+def scan_now() -> ResponseReturnValue:
+    """202 and a new request, or 200 and the request already queued or running."""
+    row, created = scan_pages.request_scan()
+    doc = {**scan_pages.request_doc(row), "created": created}
+    resp = jsonify(doc)
+    resp.status_code = 202 if created else 200
+    resp.headers["Location"] = url_for("api.scan_request", request_id=row["id"])
+    return resp
+
+
+@bp.route("/scans/requests/<int:request_id>")
+@requires(VIEWER)
+def scan_request(request_id: int) -> ResponseReturnValue:
+    return jsonify(scan_pages.request_doc(scan_pages.load_request(request_id)))
+
+
+@bp.route("/schedules")
+@requires(VIEWER)
+def schedules() -> ResponseReturnValue:
+    now = dt.datetime.now(dt.UTC)
+    docs = schedule_docs(state().config, store().schedules(), now)
+    return jsonify({"schedules": docs, "stale_after_s": int(stale_limit(now).total_seconds())})
 
 
 @bp.route("/<path:_rest>", methods=["GET", "POST"])

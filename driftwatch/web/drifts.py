@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from driftwatch.config import SEVERITIES
 from driftwatch.store import ActionError, read
 from driftwatch.users import OPERATOR, VIEWER
 from driftwatch.web.auth import caller, requires
@@ -15,7 +16,19 @@ from driftwatch.web.state import state, store
 
 bp = Blueprint("drifts", __name__, url_prefix="/drifts")
 
-FILTERS = ("status", "kind", "type", "account", "region", "q", "sort", "order", "limit")
+FILTERS = (
+    "status",
+    "kind",
+    "type",
+    "account",
+    "region",
+    "q",
+    "severity",
+    "scan",
+    "sort",
+    "order",
+    "limit",
+)
 
 
 def drift_doc(row: dict[str, Any]) -> dict[str, Any]:
@@ -28,6 +41,7 @@ def drift_doc(row: dict[str, Any]) -> dict[str, Any]:
         "account": row["account"],
         "region": row["region"],
         "status": row["status"],
+        "severity": row["severity"],
         "source": row["source"],
         "first_seen": row["first_seen"],
         "last_seen": row["last_seen"],
@@ -75,6 +89,7 @@ def index() -> str:
         args=args,
         values=filter_values(state().config),
         kinds=read.DRIFT_KINDS,
+        severities=SEVERITIES[::-1],
         statuses=read.DRIFT_STATUSES,
         sorts=tuple(read.DRIFT_SORTS),
     )

@@ -47,10 +47,10 @@ class _FromDatabase:
         opened = GaugeMetricFamily(
             "driftwatch_open_drifts",
             "Open drift records (acknowledged ones are not counted).",
-            labels=["kind", "type", "account", "region"],
+            labels=["kind", "type", "account", "region", "severity"],
         )
-        for kind, rtype, account, region, n in s.groups:
-            opened.add_metric([kind, rtype, account, region], n)
+        for kind, rtype, account, region, severity, n in s.groups:
+            opened.add_metric([kind, rtype, account, region, severity], n)
         yield opened
         acked = GaugeMetricFamily(
             "driftwatch_acknowledged_drifts", "Drift records acknowledged by someone."

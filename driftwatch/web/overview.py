@@ -12,22 +12,25 @@ from driftwatch.store import read
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import requires
 from driftwatch.web.chart import open_drifts_chart
+from driftwatch.web.scans import can_scan
+from driftwatch.web.schedules import DEFAULT_STALE_AFTER, schedule_docs, stale_after
 from driftwatch.web.state import state, store
 
 bp = Blueprint("overview", __name__)
-STALE_AFTER = dt.timedelta(hours=24)
+STALE_AFTER = DEFAULT_STALE_AFTER
 
 
-def warnings(s: read.Summary, now: dt.datetime) -> list[str]:
-    """What a reader of the numbers must know first: stale data, a partial or failed scan."""
+def warnings(s: read.Summary, now: dt.datetime, stale: dt.timedelta = STALE_AFTER) -> list[str]:
+    """What a reader of the numbers must know first: stale data (no successful scan for
+    `stale`), a partial or failed scan."""
     out = []
     good = s.last_good_scan
     if good is None:
         out.append("No successful scan yet: there is nothing to show. Run: driftwatch scan")
-    elif now - parse_time(good["finished_at"]) > STALE_AFTER:
+    elif now - parse_time(good["finished_at"]) > stale:
         out.append(
             f"Stale: the last successful scan finished {good['finished_at']}, more than "
-            f"{int(STALE_AFTER.total_seconds() // 3600)} h ago."
+            f"{_duration(stale)} ago."
         )
     last = s.last_scan
     if last and last["status"] == "partial":
@@ -41,17 +44,32 @@ def warnings(s: read.Summary, now: dt.datetime) -> list[str]:
     return out
 
 
+def _duration(d: dt.timedelta) -> str:
+    seconds = int(d.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def stale_limit(now: dt.datetime) -> dt.timedelta:
+    """This deployment's staleness limit (web/schedules.py: 2× the shortest schedule)."""
+    return stale_after(state().config.schedules, store().schedules(), now)
+
+
 def summary_doc(s: read.Summary, now: dt.datetime) -> dict[str, Any]:
     """The overview's numbers as JSON (the API's /summary)."""
     return {
         "open": s.open,
         "acknowledged": s.acknowledged,
         "by_kind": s.by_kind,
+        "by_severity": s.by_severity,
         "by_type": s.by_type,
         "by_account_region": s.by_place,
         "last_scan": _scan_doc(s.last_scan, s.last_scan_errors),
         "last_successful_scan": _scan_doc(s.last_good_scan, None),
-        "warnings": warnings(s, now),
+        "warnings": warnings(s, now, stale_limit(now)),
     }
 
 
@@ -70,4 +88,13 @@ def index() -> str:
     s = read.summary(conn, state().drift_counts(conn))
     chart = open_drifts_chart(read.open_over_time(conn))
     now = dt.datetime.now(dt.UTC)
-    return render_template("overview.html", s=s, chart=chart, warnings=warnings(s, now))
+    recorded = store().schedules()
+    stale = stale_after(state().config.schedules, recorded, now)
+    return render_template(
+        "overview.html",
+        s=s,
+        chart=chart,
+        warnings=warnings(s, now, stale),
+        can_scan=can_scan(),
+        schedules=schedule_docs(state().config, recorded, now),
+    )

@@ -23,6 +23,11 @@ def _text(args: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def word(args: Mapping[str, str], name: str) -> str | None:
+    """A name-like parameter (letters, digits, `_.:-`; ≤ 64), or None when absent."""
+    return _word(args, name)
+
+
 def _word(args: Mapping[str, str], name: str) -> str | None:
     value = _text(args, name)
     if value is not None and not _WORD.match(value):
@@ -53,17 +58,32 @@ def limit(args: Mapping[str, str], default: int = 50) -> int:
     return int(raw)
 
 
+def scan_id(args: Mapping[str, str]) -> int | None:
+    """`scan=ID`: a scan's id, a whole number."""
+    raw = _text(args, "scan")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise QueryError(f"scan must be a scan's id (a whole number), got {raw[:40]!r}")
+    return int(raw)
+
+
 def drift_query(args: Mapping[str, str], default_limit: int = 50) -> DriftQuery:
+    """The drift list's query. With `scan=ID` the status defaults to `all`: the drifts a
+    scan touched include those it resolved (the "+N more" link of an alert)."""
     order = args.get("order") or "desc"
     if order not in ("asc", "desc"):
         raise QueryError(f"order must be asc or desc, got {order!r}")
+    scan = scan_id(args)
     q = DriftQuery(
-        status=args.get("status") or "open",
+        status=args.get("status") or ("all" if scan is not None else "open"),
         kind=_word(args, "kind"),
         type=_type(args),
         account=_word(args, "account"),
         region=_word(args, "region"),
         q=_q(args),
+        severity=_word(args, "severity"),
+        scan=scan,
         sort=args.get("sort") or "first_seen",
         desc=order == "desc",
         limit=limit(args, default_limit),
