@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import fcntl
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from driftwatch.errors import StoreError
+from driftwatch.filemodes import FILE_MODE
 from driftwatch.lifecycle import OPEN, OPEN_STATUSES, RESOLVED
 from driftwatch.store import actions, lease, outbox, users
 from driftwatch.store.actions import ActionError, Actor
@@ -67,7 +70,7 @@ class Store:
                 self.db.execute("PRAGMA cache_size = -32768")
                 if migrate:
                     self.db.enable_wal()
-                    migrations.apply(self.db)
+                    self._migrate()
                 return
             except (sqlite3.Error, OSError) as exc:
                 # Switching to WAL and migrating a new file do not wait on the busy
@@ -77,6 +80,25 @@ class Store:
                     time.sleep(0.1)
                     continue
                 raise StoreError(open_problem(self.path, exc)) from None
+
+    def _migrate(self) -> None:
+        """Apply pending migrations, one process at a time.
+
+        Two processes opening a new database at once (a scheduler and `serve`) would
+        otherwise both run a step and both record it (UNIQUE constraint failed on
+        _sqlite_migrations). An advisory lock beside the file serialises them; the
+        second finds nothing pending. Nothing is locked when nothing is pending.
+        """
+        if not migrations.pending(self.db):
+            return
+        lock = self.path.with_name(self.path.name + ".migrate-lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held for seconds at most, by a migrating peer
+            migrations.apply(self.db)
+        finally:
+            os.close(fd)
 
     @property
     def conn(self) -> sqlite3.Connection:
