@@ -72,6 +72,9 @@ class Child:
     parent_key: tuple[str, str, str, str]
     value: Any
     where: str
+    # False when the child records neither `region` nor an ARN (provider 5's S3 split
+    # resources, aws_security_group_rule): its parent is then found by id in any region.
+    region_known: bool = True
 
 
 @dataclass
@@ -244,15 +247,18 @@ class _Projector:
         if not parent_id:
             raise _Invalid(f"names no {split.parent}")
         is_global = collectors.get(split.parent).is_global
-        region = self._region(inst, is_global)
-        self.kids.append(
-            Child(split, (self.src.account, region, split.parent, str(parent_id)), value, where)
-        )
+        region, known = self._placed(inst, is_global)
+        key = (self.src.account, region, split.parent, str(parent_id))
+        self.kids.append(Child(split, key, value, where, known))
 
     def _region(self, inst: Instance, is_global: bool) -> str:
         """The instance's `region` (provider >= 6), else its ARN's, else the source's."""
+        return self._placed(inst, is_global)[0]
+
+    def _placed(self, inst: Instance, is_global: bool) -> tuple[str, bool]:
+        """The instance's region, and whether the instance itself says it (or the source's)."""
         if is_global:
-            return GLOBAL_REGION
+            return GLOBAL_REGION, True
         arn = str(inst.attributes.get("arn") or "")
         parts = arn.split(":")
         known = len(parts) > 4 and self.account_id and _ACCOUNT_ID.match(parts[4])
@@ -263,8 +269,10 @@ class _Projector:
             )
         region = inst.attributes.get("region")
         if isinstance(region, str) and region:
-            return region
-        return parts[3] if len(parts) > 3 and parts[3] else self.default_region
+            return region, True
+        if len(parts) > 3 and parts[3]:
+            return parts[3], True
+        return self.default_region, False
 
 
 class _Invalid(DriftwatchError):
@@ -281,15 +289,20 @@ def _fold(
 ) -> None:
     """Each child's value replaces the parent's recorded one; children combine by `merge`."""
     parents = {r.key: r for r in out.resources}
+    anywhere: dict[tuple[str, str, str], list[tuple[str, str, str, str]]] = {}
+    for pkey in parents:
+        anywhere.setdefault((pkey[0], pkey[2], pkey[3]), []).append(pkey)
     grouped: dict[tuple[tuple[str, str, str, str], str], list[Child]] = {}
     for child in children:
-        if child.parent_key not in parents:
+        found = _parent_key(child, parents, anywhere)
+        if found is None:
+            account, region, _, pid = child.parent_key
+            place = f"{account}/{region}" if child.region_known else f"{account}, any region"
             out.orphans.append(
-                f"{child.where}: its {child.split.parent} {child.parent_key[3]!r} "
-                f"({child.parent_key[0]}/{child.parent_key[1]}) is in no state read"
+                f"{child.where}: its {child.split.parent} {pid!r} ({place}) is in no state read"
             )
             continue
-        grouped.setdefault((child.parent_key, child.split.attr), []).append(child)
+        grouped.setdefault((found, child.split.attr), []).append(child)
     for (pkey, attr), kids in grouped.items():
         parent = parents[pkey]
         kind = collectors.get(parent.type).attributes[attr].kind
@@ -303,6 +316,21 @@ def _fold(
             continue
         parent.spec[attr] = value
         parent.notes[attr] = "from " + ", ".join(k.where.rsplit("#", 1)[1] for k in kids)
+
+
+def _parent_key(
+    child: Child,
+    parents: dict[tuple[str, str, str, str], DeclaredResource],
+    anywhere: dict[tuple[str, str, str], list[tuple[str, str, str, str]]],
+) -> tuple[str, str, str, str] | None:
+    """The parent a child folds into: same place, or by id alone when the child has no region."""
+    if child.parent_key in parents:
+        return child.parent_key
+    if child.region_known:
+        return None
+    account, _, ptype, pid = child.parent_key
+    found = anywhere.get((account, ptype, pid), [])
+    return found[0] if len(found) == 1 else None
 
 
 _CONFLICT = object()
