@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
+import pytest
 from support import tfstate as tf
 from support.env import Aws, run_cli, scan
 
@@ -198,3 +201,70 @@ def test_declared_lists_origin_and_why(aws: Aws, tmp_path: Path) -> None:
     assert SECRET not in run.stdout
     table = run_cli("declared", "--config", str(config(tmp_path, aws)), "--source", "nope")
     assert table.code == 1 and "no [[terraform]] source named 'nope'; known: app" in table.stderr
+
+
+READER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tfstate"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tfstate/*"},
+    ],
+}
+
+
+def _moto_auth(aws: Aws, free_actions: str) -> None:
+    """Turn moto's IAM enforcement on ("0": from the next request) or off ("inf")."""
+    req = urllib.request.Request(
+        f"{aws.url}/moto-api/reset-auth",
+        data=free_actions.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},  # not a form: moto reads the raw body
+    )
+    urllib.request.urlopen(req, timeout=10).close()
+
+
+def test_states_read_under_a_get_and_list_only_identity(aws: Aws, tmp_path: Path) -> None:
+    # moto enforces IAM policies server-wide once its no-auth action count is spent; it is
+    # turned on for this test only, and off again before anything else talks to the server.
+    _, objects = seed(aws)
+    iam = aws.client("iam")
+    iam.create_user(UserName="state-reader")
+    iam.put_user_policy(
+        UserName="state-reader", PolicyName="read", PolicyDocument=json.dumps(READER_POLICY)
+    )
+    key = iam.create_access_key(UserName="state-reader")["AccessKey"]
+    creds = {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName="tflock",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    held = {"LockID": {"S": "tfstate/app/terraform.tfstate"}, "Info": {"S": "held by someone"}}
+    ddb.put_item(TableName="tflock", Item=held)
+    reader = aws.client(
+        "s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    _moto_auth(aws, "0")
+    try:
+        with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+            reader.put_object(Bucket="tfstate", Key="probe", Body=b"x")  # enforcement is on
+        run = run_cli(
+            "declared", "--config", str(config(tmp_path, aws)), "--format", "json", env=creds
+        )
+    finally:
+        _moto_auth(aws, "inf")
+    assert run.code == 0, run.stdout + run.stderr
+    doc = run.doc
+    assert {s["workspace"] for s in doc["states"]} == {"default", "staging"}
+    assert {("aws_s3_bucket", "logs"), ("aws_s3_bucket", "logs-staging")} <= {
+        (r["type"], r["id"]) for r in doc["resources"]
+    }
+    s3 = aws.client("s3")
+    listed = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket="tfstate")["Contents"]}
+    assert sorted(listed) == sorted(objects)
+    assert ddb.scan(TableName="tflock")["Items"] == [held]
