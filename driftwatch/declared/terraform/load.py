@@ -126,6 +126,7 @@ def _load(cfg: Config, ctx: ReadContext, secret_key: bytes) -> TerraformDeclared
                 _read(src, reader, loc, ctx, cfg, secret_key, out, children, problems, memo)
             except (SourceError, StateError) as exc:
                 out.failures.append(_failure(src, str(exc)))
+    memo.clear()  # before the fold's indexes: the two need not be held at once
     _fold(out, children, problems, secret_key)
     problems += duplicates(out.resources)
     if problems:
