@@ -357,7 +357,8 @@ def test_local_backend_workspaces(tmp_path: Path) -> None:
             "terraform[0].workspaces",
             "remove workspaces",
         ),
-        ('from = "file:x"\nconfig = "git:infra"', "terraform[0].config", "unknown key"),
+        ('from = "file:x"\nconfig = "file:infra"', "terraform[0].config", "expected git:DIR"),
+        ('from = "file:x"\nconfig = "git:infra"', "terraform[0].config", "no [git] section"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, body: str, key: str, message: str) -> None:

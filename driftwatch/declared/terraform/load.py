@@ -18,7 +18,15 @@ from typing import Any
 import driftwatch.collectors
 import driftwatch.declared.terraform.sources  # noqa: F401  (registers the state sources)
 from driftwatch.config import Config, TerraformConfig
+from driftwatch.declared.git import list_files, read_blob
 from driftwatch.declared.manifests import duplicates
+from driftwatch.declared.terraform.hcl import (
+    Block,
+    ConfigRootError,
+    Evidence,
+    SummaryCache,
+    load_root,
+)
 from driftwatch.declared.terraform.mapping import (
     MAP,
     ONE,
@@ -33,6 +41,7 @@ from driftwatch.declared.terraform.sources import Location, ReadContext, SourceE
 from driftwatch.declared.terraform.state import Instance, StateError, read_state
 from driftwatch.errors import DriftwatchError, ManifestError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
+from driftwatch.paths import join_path
 from driftwatch.registry import collectors, sources
 from driftwatch.schema import SECRET_KEY, Digested, secret_digest
 
@@ -114,18 +123,22 @@ def _load(cfg: Config, ctx: ReadContext, secret_key: bytes) -> TerraformDeclared
     # Equal strings of every state read share one object: tag keys and values, trust
     # policies and notes repeat across thousands of resources (a third of what is held).
     memo: dict[str, str] = {}
+    hcl_cache = SummaryCache(cfg.storage.data_dir / HCL_CACHE if ctx.git_cache else None)
     for src in cfg.terraform:
         reader = sources.get(src.scheme)()
         try:
+            evidence = _evidence(src, ctx, hcl_cache)
             locations = reader.locate(src, ctx)
-        except (SourceError, StateError) as exc:
+        except (SourceError, StateError, ConfigRootError) as exc:
             out.failures.append(_failure(src, str(exc)))
             continue
+        read = _Read(src, reader, ctx, cfg, secret_key, evidence, memo)
         for loc in locations:
             try:
-                _read(src, reader, loc, ctx, cfg, secret_key, out, children, problems, memo)
+                read.state(loc, out, children, problems)
             except (SourceError, StateError) as exc:
                 out.failures.append(_failure(src, str(exc)))
+    hcl_cache.save()
     memo.clear()  # before the fold's indexes: the two need not be held at once
     _fold(out, children, problems, secret_key)
     problems += duplicates(out.resources)
@@ -138,43 +151,71 @@ def _failure(src: TerraformConfig, error: str) -> Failure:
     return Failure(src.name, src.account, f"terraform source {src.name!r}: {error}")
 
 
-def _read(
-    src: TerraformConfig,
-    reader: Any,
-    loc: Location,
-    ctx: ReadContext,
-    cfg: Config,
-    secret_key: bytes,
-    out: TerraformDeclared,
-    children: list[Child],
-    problems: list[str],
-    memo: dict[str, str],
-) -> None:
-    """Stream one state; resources and children are added only when it was read whole."""
-    got: list[DeclaredResource] = []
-    kids: list[Child] = []
-    found: list[str] = []
-    projector = _Projector(src, loc, cfg, secret_key, got, kids, found, memo)
-    header, counts = read_state(reader.open(src, ctx, loc), loc.url, wanted, projector.keep)
-    for res in got:
-        assert res.declared_by is not None
-        res.declared_by["serial"] = header.serial
-    out.resources += got
-    children += kids
-    problems += found
-    out.states.append(
-        StateInfo(
-            src.name,
-            loc.workspace,
-            loc.url,
-            header.serial,
-            header.lineage,
-            header.version,
-            header.terraform_version,
-            counts.kept,
-            counts.skipped,
+HCL_CACHE = "hcl-cache.json"
+
+
+def _evidence(src: TerraformConfig, ctx: ReadContext, cache: SummaryCache) -> Evidence | None:
+    """The source's `.tf` root at the scan's commit (None without `config`)."""
+    if src.config is None:
+        return None
+    if ctx.git_cache is None or ctx.commit is None:
+        raise ConfigRootError("config: the [git] repository was not fetched")
+    git_cache, commit = ctx.git_cache, ctx.commit
+
+    def read(path: str) -> bytes:
+        data = read_blob(git_cache, commit, path)
+        if data is None:
+            raise ConfigRootError(f"{path}: not a file at commit {commit[:12]}")
+        return data
+
+    try:
+        return load_root(src.config, lambda d: list_files(git_cache, commit, d, ".tf"), read, cache)
+    except ConfigRootError as exc:
+        raise ConfigRootError(f"config git:{src.config} at commit {commit[:12]}: {exc}") from None
+
+
+@dataclass
+class _Read:
+    """What reading each state of one source needs."""
+
+    src: TerraformConfig
+    reader: Any
+    ctx: ReadContext
+    cfg: Config
+    secret_key: bytes
+    evidence: Evidence | None
+    memo: dict[str, str]
+
+    def state(
+        self, loc: Location, out: TerraformDeclared, children: list[Child], problems: list[str]
+    ) -> None:
+        """Stream one state; resources and children are added only when it was read whole."""
+        got: list[DeclaredResource] = []
+        kids: list[Child] = []
+        found: list[str] = []
+        projector = _Projector(self, loc, got, kids, found)
+        header, counts = read_state(
+            self.reader.open(self.src, self.ctx, loc), loc.url, wanted, projector.keep
         )
-    )
+        for res in got:
+            assert res.declared_by is not None
+            res.declared_by["serial"] = header.serial
+        out.resources += got
+        children += kids
+        problems += found
+        out.states.append(
+            StateInfo(
+                self.src.name,
+                loc.workspace,
+                loc.url,
+                header.serial,
+                header.lineage,
+                header.version,
+                header.terraform_version,
+                counts.kept,
+                counts.skipped,
+            )
+        )
 
 
 class _Projector:
@@ -182,20 +223,18 @@ class _Projector:
 
     def __init__(
         self,
-        src: TerraformConfig,
+        read: _Read,
         loc: Location,
-        cfg: Config,
-        secret_key: bytes,
         got: list[DeclaredResource],
         kids: list[Child],
         problems: list[str],
-        memo: dict[str, str],
     ) -> None:
-        self.src, self.loc, self.cfg, self.secret_key = src, loc, cfg, secret_key
+        self.src, self.loc, self.cfg, self.secret_key = read.src, loc, read.cfg, read.secret_key
         self.got, self.kids, self.problems = got, kids, problems
-        self.memo = memo
+        self.memo, self.evidence = read.memo, read.evidence
         self.notes: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-        account = cfg.aws.account(src.account)
+        self.ignore = _ignore_paths(read.evidence)
+        account = read.cfg.aws.account(read.src.account)
         assert account is not None
         self.default_region = account.regions[0]
         self.account_id = _role_account(account.role_arn)
@@ -216,17 +255,16 @@ class _Projector:
         if not rid:
             raise _Invalid(f"{inst.type} without its identifying attribute")
         collector = collectors.get(inst.type)
+        block = self.evidence.block(inst.address) if self.evidence else None
         spec: dict[str, Any] = {}
         notes: dict[str, str] = {}
         for f in tmap.fields:
             if sensitive(f.keys, inst.sensitive) and not collector.attributes[f.attr].kind.secret:
                 notes[f.attr] = "skipped: marked sensitive in state (not compared, never shown)"
                 continue
-            if not f.owned and not self.src.trust_computed:
-                notes[f.attr] = (
-                    "skipped: Optional+Computed and no evidence it is configured "
-                    "(no split child; set trust_computed to compare it)"
-                )
+            configured = block is not None and any(k in block.args for k in f.keys)
+            if not f.owned and not configured and not self.src.trust_computed:
+                notes[f.attr] = self._unconfigured(block)
                 continue
             try:
                 value = f.read(inst.attributes)
@@ -242,7 +280,15 @@ class _Projector:
                     k: Digested(secret_digest(self.secret_key, str(v))) for k, v in value.items()
                 }
             spec[f.attr] = _shared(value, self.memo)
-            notes[f.attr] = "owned" if f.owned else "recorded value (trust_computed)"
+            if f.owned:
+                notes[f.attr] = "owned"
+            elif configured and block is not None:
+                notes[f.attr] = f"configured at {block.file}:{block.line}"
+            else:
+                notes[f.attr] = "recorded value (trust_computed)"
+        if self.evidence is not None and isinstance(spec.get("tags"), dict):
+            tags = spec["tags"]
+            spec["tags"] = {k: v for k, v in tags.items() if not self.evidence.ignores_tag(k)}
         # Resources of a type mostly have the same notes: they share one dict (never
         # mutated in place; _fold replaces it).
         notes = self.notes.setdefault(tuple(notes.items()), notes)
@@ -258,10 +304,28 @@ class _Projector:
                 "workspace": self.loc.workspace,
                 "address": inst.address,
                 "serial": None,
-                "file": None,
-                "line": None,
+                "file": block.file if block else None,
+                "line": block.line if block else None,
             },
             notes=notes,
+            ignore=self.ignore,
+        )
+
+    def _unconfigured(self, block: Block | None) -> str:
+        """Why an Optional+Computed attribute is not compared."""
+        if self.evidence is None:
+            return (
+                "skipped: Optional+Computed and no evidence it is configured "
+                "(no split child, no `config`; set trust_computed to compare it)"
+            )
+        if block is None:
+            return (
+                f"skipped: Optional+Computed and no block for this address in config "
+                f"git:{self.evidence.root} (a remote module?); no split child"
+            )
+        return _shared(
+            f"skipped: Optional+Computed, not set in {block.file}:{block.line}; no split child",
+            self.memo,
         )
 
     def _child(self, inst: Instance, split: Split, where: str) -> None:
@@ -305,6 +369,19 @@ class _Projector:
         if len(parts) > 3 and parts[3]:
             return parts[3], True
         return self.default_region, False
+
+
+def _ignore_paths(evidence: Evidence | None) -> list[str]:
+    """Provider `ignore_tags` as per-resource ignore globs (live tags under them are not drift)."""
+    if evidence is None:
+        return []
+    paths = [join_path(["tags", _glob_escape(k)]) for k in sorted(evidence.ignore_keys)]
+    paths += [join_path(["tags", _glob_escape(p) + "*"]) for p in evidence.ignore_prefixes]
+    return paths
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _shared(value: Any, memo: dict[str, str]) -> Any:
