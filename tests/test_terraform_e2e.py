@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from support import tfstate as tf
-from support.env import Aws, run_cli, scan
+from support.env import Aws, ManifestRepo, run_cli, scan, write_config
 
 SECRET = "hunter2-planted"
 DEV = "222222222222"
@@ -268,3 +268,83 @@ def test_states_read_under_a_get_and_list_only_identity(aws: Aws, tmp_path: Path
     listed = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket="tfstate")["Contents"]}
     assert sorted(listed) == sorted(objects)
     assert ddb.scan(TableName="tflock")["Items"] == [held]
+
+
+def test_config_root_makes_inline_rules_count_and_names_file_and_line(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    ec2, s3 = aws.client("ec2"), aws.client("s3")
+    sg = ec2.create_security_group(GroupName="web", Description="Managed by Terraform")["GroupId"]
+    for port in (443, 22):  # 22: added out of band
+        ec2.authorize_security_group_ingress(
+            GroupId=sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0"
+        )
+    s3.create_bucket(Bucket="data")
+    tagging = [{"Key": "team", "Value": "x"}, {"Key": "CreatedBy", "Value": "ci-run-7"}]
+    s3.put_bucket_tagging(Bucket="data", Tagging={"TagSet": tagging})
+    https = {
+        "cidr_blocks": ["0.0.0.0/0"],
+        "description": "",
+        "from_port": 443,
+        "ipv6_cidr_blocks": [],
+        "prefix_list_ids": [],
+        "protocol": "tcp",
+        "security_groups": [],
+        "self": False,
+        "to_port": 443,
+    }
+    state = tf.state(
+        tf.resource(
+            "aws_security_group", "web", tf.instance(tf.security_group(sg, "web", "v", [https]))
+        ),
+        tf.resource("aws_s3_bucket", "data", tf.instance(tf.bucket("data", tags={"team": "x"}))),
+    )
+    repo.write("infra/terraform.tfstate", tf.dumps(state).decode())
+    repo.write(
+        "infra/main.tf",
+        """
+        provider "aws" {
+          ignore_tags {
+            keys = ["CreatedBy"]
+          }
+        }
+
+        resource "aws_s3_bucket" "data" {
+          bucket = "data"
+        }
+
+        resource "aws_security_group" "web" {
+          name = "web"
+          ingress {
+            from_port   = 443
+            to_port     = 443
+            protocol    = "tcp"
+            cidr_blocks = ["0.0.0.0/0"]
+          }
+        }
+        """,
+    )
+    repo.declare()  # no manifests
+    cfg = write_config(
+        tmp_path,
+        aws.url,
+        repo.path,
+        extra="""
+        [scan]
+        types = ["aws_s3_bucket", "aws_security_group"]
+        unmanaged = false
+
+        [[terraform]]
+        name = "app"
+        from = "git:infra/terraform.tfstate"
+        config = "git:infra"
+        """,
+    )
+    run = scan(cfg)
+    assert run.code == 2, run.stdout + run.stderr
+    rule = run.drift("aws_security_group", sg)
+    assert [c["path"] for c in rule["changes"]] == ['ingress["tcp 22-22 0.0.0.0/0"]']
+    assert (rule["declared_by"]["file"], rule["declared_by"]["line"]) == ("infra/main.tf", 11)
+    # The live CreatedBy tag is under the provider's ignore_tags: the bucket is in sync.
+    assert not [d for d in run.doc["drifts"] if d["id"] == "data"]
+    assert run.doc["summary"]["in_sync"] == 1
