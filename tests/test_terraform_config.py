@@ -208,10 +208,21 @@ def test_a_root_that_does_not_parse_makes_the_source_unreadable(tmp_path: Path) 
     assert "infra/app/broken.tf:2: not valid HCL" in failure.error
 
 
-def test_a_missing_root_or_local_module_is_an_error(tmp_path: Path) -> None:
-    cfg, ctx = setup(tmp_path, {"infra/app/more.tf": 'module "m" {\n  source = "./nope"\n}\n'})
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("./nope", "infra/app/nope: no such folder"),
+        ("../../..", "infra/app/more.tf:1: module 'm' leaves the repository"),
+        ("./", "nests more than 16 local modules deep (a cycle?)"),
+    ],
+)
+def test_a_local_module_that_cannot_be_read_is_an_error(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    more = f'module "m" {{\n  source = "{source}"\n}}\n'
+    cfg, ctx = setup(tmp_path, {"infra/app/more.tf": more})
     [failure] = load_terraform(cfg, ctx, KEY).failures
-    assert "infra/app/nope: no such folder" in failure.error
+    assert message in failure.error
 
 
 def test_summaries_hold_names_lines_and_module_sources() -> None:
@@ -220,10 +231,7 @@ def test_summaries_hold_names_lines_and_module_sources() -> None:
         ["aws_security_group", "web", 12, ["count", "ingress", "name", "vpc_id"]],
         ["aws_iam_role", "app", 28, ["assume_role_policy", "name"]],
     ]
-    assert got["modules"] == [
-        ["data", "./modules/bucket", 33],
-        ["remote", "terraform-aws-modules/s3-bucket/aws", 39],
-    ]
+    assert got["modules"] == [["data", "./modules/bucket", 33]]  # remote ones are not kept
     assert (got["ignore_keys"], got["ignore_prefixes"]) == (["CreatedBy"], ["kubernetes.io/"])
     assert config_address('module.a["x"].module.b[0].aws_s3_bucket.c["k[1]"]') == (
         "module.a.module.b.aws_s3_bucket.c"

@@ -30,6 +30,7 @@ from lark.exceptions import LarkError, UnexpectedInput
 from driftwatch.errors import DriftwatchError
 from driftwatch.filemodes import make_private_dirs, write_private
 
+LOCAL = ("./", "../")  # a local module's source; others (registry, Git, …) are not followed
 MAX_MODULE_DEPTH = 16  # local modules nest a few deep; far deeper is a cycle or hostile
 _INDEX = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|-?\d+)\]')
 
@@ -73,7 +74,7 @@ def config_address(address: str) -> str:
 
 
 def summarize(text: str, path: str) -> dict[str, Any]:
-    """A `.tf` file → {resources: [[type, name, line, [args]]], modules, ignore_tags}."""
+    """A `.tf` file → {resources: [[type, name, line, [args]]], local modules, ignore_tags}."""
     try:
         tree = hcl2.parses_to_tree(text)
     except UnexpectedInput as exc:
@@ -87,7 +88,9 @@ def summarize(text: str, path: str) -> dict[str, Any]:
             out["resources"].append([labels[0], labels[1], block.meta.line, _args(block)])
         elif kind == "module" and len(labels) == 1:
             source = _literal(_attribute(block, "source"))
-            out["modules"].append([labels[0], source, block.meta.line])
+            if source and source.startswith(LOCAL):
+                # Only local sources are kept: a remote one can carry a token (git::https://…).
+                out["modules"].append([labels[0], source, block.meta.line])
         elif kind == "provider" and labels == ["aws"]:
             for inner in _blocks(_inner(block)):
                 if _head(inner)[0] == "ignore_tags":
@@ -280,8 +283,6 @@ def _module(
             ignore[0].extend(summary["ignore_keys"])
             ignore[1].extend(summary["ignore_prefixes"])
         for mname, source, line in summary["modules"]:
-            if not source or not source.startswith(("./", "../")):
-                continue  # a registry or remote module: not read, its resources have no evidence
             if depth + 1 > MAX_MODULE_DEPTH:
                 raise ConfigRootError(
                     f"{path}:{line}: module {mname!r} nests more than {MAX_MODULE_DEPTH} local "
