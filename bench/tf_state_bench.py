@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -207,6 +208,8 @@ def main() -> int:
         results[name] = {"bytes": size, "resources": count, **figures}
         if not args.workdir:
             path.unlink()
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"\nijson backend: {results['small']['driftwatch']['backend']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
