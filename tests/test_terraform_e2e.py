@@ -13,6 +13,11 @@ import pytest
 from support import tfstate as tf
 from support.env import Aws, ManifestRepo, run_cli, scan, write_config
 
+from driftwatch.aws import AwsSessions, CallCounter
+from driftwatch.config import load_config
+from driftwatch.declared.terraform.load import load_terraform
+from driftwatch.declared.terraform.sources import ReadContext
+
 SECRET = "hunter2-planted"
 DEV = "222222222222"
 
@@ -348,3 +353,28 @@ def test_config_root_makes_inline_rules_count_and_names_file_and_line(
     # The live CreatedBy tag is under the provider's ignore_tags: the bucket is in sync.
     assert not [d for d in run.doc["drifts"] if d["id"] == "data"]
     assert run.doc["summary"]["in_sync"] == 1
+
+
+def test_sources_in_one_bucket_list_its_workspaces_once(aws: Aws, tmp_path: Path) -> None:
+    seed(aws)
+    s3 = aws.client("s3")
+    other = tf.state(tf.resource("aws_s3_bucket", "o", tf.instance(tf.bucket("other-data"))))
+    for key in ("other/terraform.tfstate", "env:/staging/other/terraform.tfstate"):
+        body = tf.dumps(other) if key.startswith("other") else tf.dumps(tf.state())
+        s3.put_object(Bucket="tfstate", Key=key, Body=body)
+    path = config(
+        tmp_path,
+        aws,
+        """
+        [[terraform]]
+        name = "other"
+        from = "s3://tfstate/other/terraform.tfstate"
+        workspaces = ["*"]
+        """,
+    )
+    cfg = load_config(path)
+    counter = CallCounter()
+    got = load_terraform(cfg, ReadContext(cfg, AwsSessions(cfg.aws, counter)), b"k" * 32)
+    assert not got.failures and len(got.states) == 4
+    # One listing of each state key, one of env:/ for both sources, one GET per workspace.
+    assert dict(counter.by_operation) == {"ListObjectsV2": 3, "GetObject": 4}
