@@ -12,6 +12,7 @@ Deterministic for a given resource count.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -540,11 +541,15 @@ FAMILIES: tuple[tuple[Callable[[random.Random, int, str], Iterator[Attrs]], int,
 )
 
 
-def resources(count: int, seed: int = 12) -> Iterator[Attrs]:
-    """`count` entries of `resources[]`, the families interleaved by weight."""
+def resources(count: int, seed: int = 12, first: int = 0) -> Iterator[Attrs]:
+    """`count` entries of `resources[]`, the families interleaved by weight.
+
+    Names are numbered from `first`: states made with ranges that do not overlap
+    declare different resources.
+    """
     rng = random.Random(seed)
     wheel = [(make, n) for make, n, weight in FAMILIES for _ in range(weight)]
-    made, i = 0, 0
+    made, i = 0, first
     while made < count:
         make, n = wheel[i % len(wheel)]
         if made + n > count:
@@ -561,7 +566,14 @@ def write_state(path: Path, count: int) -> int:
     return path.stat().st_size
 
 
-def _write(f: BinaryIO, count: int) -> None:
+def state_bytes(count: int, first: int) -> bytes:
+    """A small state in memory: `count` resources numbered from `first`."""
+    buf = io.BytesIO()
+    _write(buf, count, first)
+    return buf.getvalue()
+
+
+def _write(f: BinaryIO, count: int, first: int = 0) -> None:
     head = {
         "version": 4,
         "terraform_version": "1.9.8",
@@ -570,7 +582,7 @@ def _write(f: BinaryIO, count: int) -> None:
         "outputs": {"vpc_id": {"value": "vpc-0a1b2c3d", "type": "string"}},
     }
     f.write(json.dumps(head, indent=2)[:-2].encode() + b',\n  "resources": [\n')
-    for n, r in enumerate(resources(count)):
+    for n, r in enumerate(resources(count, seed=12 + first, first=first)):
         text = json.dumps(r, indent=2).replace("\n", "\n    ")
         f.write((",\n    " if n else "    ").encode() + text.encode())
     f.write(b'\n  ],\n  "check_results": null\n}\n')
