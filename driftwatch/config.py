@@ -142,6 +142,7 @@ class TerraformConfig:
     state_account: str | None = None
     trust_computed: bool = False
     argv: tuple[str, ...] = ()
+    config: str | None = None  # `config = "git:DIR"`: the .tf root, a folder of the [git] repo
 
     @property
     def origin(self) -> str:
@@ -151,6 +152,8 @@ class TerraformConfig:
         if self.scheme == "cmd":
             return "cmd:" + shlex.join(self.argv)
         return f"{self.scheme}:{self.location}"
+
+
 SEVERITIES = ("low", "medium", "high", "critical")  # in rising order
 
 
@@ -323,6 +326,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
 _TERRAFORM_KEYS = {
     "name",
     "from",
+    "config",
     "workspaces",
     "workspace_key_prefix",
     "account",
@@ -357,8 +361,24 @@ def _terraform(r: _Reader, t: Any, index: int, aws: AwsConfig) -> TerraformConfi
         workspaces=tuple(workspaces),
         workspace_key_prefix=r.string(t, key, "workspace_key_prefix", "env:", required=False),
         trust_computed=r.boolean(t, key, "trust_computed", False),
+        config=_config_root(r, t, key),
         key=key,
     )
+
+
+def _config_root(r: _Reader, t: dict[str, Any], key: str) -> str | None:
+    """`config = "git:DIR"` → DIR ("" for the repository's root); None when unset."""
+    if "config" not in t:
+        return None
+    value = r.string(t, key, "config", required=True)
+    scheme, sep, rest = value.partition(":")
+    if scheme != "git" or not sep:
+        raise r.fail(
+            f"{key}.config",
+            f"{value!r} is not a configuration root; expected git:DIR (a folder of .tf files "
+            "in the [git] repository)",
+        )
+    return rest.strip().strip("/")
 
 
 def _state_from(r: _Reader, value: str, key: str) -> tuple[str, str, tuple[str, ...]]:
@@ -410,6 +430,12 @@ def _check_terraform(r: _Reader, sources: tuple[TerraformConfig, ...], has_git: 
             raise r.fail(
                 f"{source.key}.from",
                 "a git: state is read from the [git] repository, and there is no [git] section",
+            )
+        if source.config is not None and not has_git:
+            raise r.fail(
+                f"{source.key}.config",
+                "a git: configuration root is read from the [git] repository, and there is no "
+                "[git] section",
             )
 
 

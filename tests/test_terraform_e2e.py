@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import textwrap
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
+import pytest
 from support import tfstate as tf
-from support.env import Aws, run_cli, scan
+from support.env import Aws, ManifestRepo, run_cli, scan, write_config
+
+from driftwatch.aws import AwsSessions, CallCounter
+from driftwatch.config import load_config
+from driftwatch.declared.terraform.load import load_terraform
+from driftwatch.declared.terraform.sources import ReadContext
 
 SECRET = "hunter2-planted"
 DEV = "222222222222"
@@ -198,3 +206,175 @@ def test_declared_lists_origin_and_why(aws: Aws, tmp_path: Path) -> None:
     assert SECRET not in run.stdout
     table = run_cli("declared", "--config", str(config(tmp_path, aws)), "--source", "nope")
     assert table.code == 1 and "no [[terraform]] source named 'nope'; known: app" in table.stderr
+
+
+READER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tfstate"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tfstate/*"},
+    ],
+}
+
+
+def _moto_auth(aws: Aws, free_actions: str) -> None:
+    """Turn moto's IAM enforcement on ("0": from the next request) or off ("inf")."""
+    req = urllib.request.Request(
+        f"{aws.url}/moto-api/reset-auth",
+        data=free_actions.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},  # not a form: moto reads the raw body
+    )
+    urllib.request.urlopen(req, timeout=10).close()
+
+
+def test_states_read_under_a_get_and_list_only_identity(aws: Aws, tmp_path: Path) -> None:
+    # moto enforces IAM policies server-wide once its no-auth action count is spent; it is
+    # turned on for this test only, and off again before anything else talks to the server.
+    _, objects = seed(aws)
+    iam = aws.client("iam")
+    iam.create_user(UserName="state-reader")
+    iam.put_user_policy(
+        UserName="state-reader", PolicyName="read", PolicyDocument=json.dumps(READER_POLICY)
+    )
+    key = iam.create_access_key(UserName="state-reader")["AccessKey"]
+    creds = {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName="tflock",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    held = {"LockID": {"S": "tfstate/app/terraform.tfstate"}, "Info": {"S": "held by someone"}}
+    ddb.put_item(TableName="tflock", Item=held)
+    reader = aws.client(
+        "s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    _moto_auth(aws, "0")
+    try:
+        with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+            reader.put_object(Bucket="tfstate", Key="probe", Body=b"x")  # enforcement is on
+        run = run_cli(
+            "declared", "--config", str(config(tmp_path, aws)), "--format", "json", env=creds
+        )
+    finally:
+        _moto_auth(aws, "inf")
+    assert run.code == 0, run.stdout + run.stderr
+    doc = run.doc
+    assert {s["workspace"] for s in doc["states"]} == {"default", "staging"}
+    assert {("aws_s3_bucket", "logs"), ("aws_s3_bucket", "logs-staging")} <= {
+        (r["type"], r["id"]) for r in doc["resources"]
+    }
+    s3 = aws.client("s3")
+    listed = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket="tfstate")["Contents"]}
+    assert sorted(listed) == sorted(objects)
+    assert ddb.scan(TableName="tflock")["Items"] == [held]
+
+
+def test_config_root_makes_inline_rules_count_and_names_file_and_line(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    ec2, s3 = aws.client("ec2"), aws.client("s3")
+    sg = ec2.create_security_group(GroupName="web", Description="Managed by Terraform")["GroupId"]
+    for port in (443, 22):  # 22: added out of band
+        ec2.authorize_security_group_ingress(
+            GroupId=sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0"
+        )
+    s3.create_bucket(Bucket="data")
+    tagging = [{"Key": "team", "Value": "x"}, {"Key": "CreatedBy", "Value": "ci-run-7"}]
+    s3.put_bucket_tagging(Bucket="data", Tagging={"TagSet": tagging})
+    https = {
+        "cidr_blocks": ["0.0.0.0/0"],
+        "description": "",
+        "from_port": 443,
+        "ipv6_cidr_blocks": [],
+        "prefix_list_ids": [],
+        "protocol": "tcp",
+        "security_groups": [],
+        "self": False,
+        "to_port": 443,
+    }
+    state = tf.state(
+        tf.resource(
+            "aws_security_group", "web", tf.instance(tf.security_group(sg, "web", "v", [https]))
+        ),
+        tf.resource("aws_s3_bucket", "data", tf.instance(tf.bucket("data", tags={"team": "x"}))),
+    )
+    repo.write("infra/terraform.tfstate", tf.dumps(state).decode())
+    repo.write(
+        "infra/main.tf",
+        """
+        provider "aws" {
+          ignore_tags {
+            keys = ["CreatedBy"]
+          }
+        }
+
+        resource "aws_s3_bucket" "data" {
+          bucket = "data"
+        }
+
+        resource "aws_security_group" "web" {
+          name = "web"
+          ingress {
+            from_port   = 443
+            to_port     = 443
+            protocol    = "tcp"
+            cidr_blocks = ["0.0.0.0/0"]
+          }
+        }
+        """,
+    )
+    repo.declare()  # no manifests
+    cfg = write_config(
+        tmp_path,
+        aws.url,
+        repo.path,
+        extra="""
+        [scan]
+        types = ["aws_s3_bucket", "aws_security_group"]
+        unmanaged = false
+
+        [[terraform]]
+        name = "app"
+        from = "git:infra/terraform.tfstate"
+        config = "git:infra"
+        """,
+    )
+    run = scan(cfg)
+    assert run.code == 2, run.stdout + run.stderr
+    rule = run.drift("aws_security_group", sg)
+    assert [c["path"] for c in rule["changes"]] == ['ingress["tcp 22-22 0.0.0.0/0"]']
+    assert (rule["declared_by"]["file"], rule["declared_by"]["line"]) == ("infra/main.tf", 11)
+    # The live CreatedBy tag is under the provider's ignore_tags: the bucket is in sync.
+    assert not [d for d in run.doc["drifts"] if d["id"] == "data"]
+    assert run.doc["summary"]["in_sync"] == 1
+
+
+def test_sources_in_one_bucket_list_its_workspaces_once(aws: Aws, tmp_path: Path) -> None:
+    seed(aws)
+    s3 = aws.client("s3")
+    other = tf.state(tf.resource("aws_s3_bucket", "o", tf.instance(tf.bucket("other-data"))))
+    for key in ("other/terraform.tfstate", "env:/staging/other/terraform.tfstate"):
+        body = tf.dumps(other) if key.startswith("other") else tf.dumps(tf.state())
+        s3.put_object(Bucket="tfstate", Key=key, Body=body)
+    path = config(
+        tmp_path,
+        aws,
+        """
+        [[terraform]]
+        name = "other"
+        from = "s3://tfstate/other/terraform.tfstate"
+        workspaces = ["*"]
+        """,
+    )
+    cfg = load_config(path)
+    counter = CallCounter()
+    got = load_terraform(cfg, ReadContext(cfg, AwsSessions(cfg.aws, counter)), b"k" * 32)
+    assert not got.failures and len(got.states) == 4
+    # One listing of each state key, one of env:/ for both sources, one GET per workspace.
+    assert dict(counter.by_operation) == {"ListObjectsV2": 3, "GetObject": 4}

@@ -165,6 +165,33 @@ def test_children_win_over_the_parents_recorded_values(tmp_path: Path) -> None:
     assert res.notes["versioning"] == "from aws_s3_bucket_versioning.a"
 
 
+def test_children_without_a_region_fold_into_a_parent_in_another_region(tmp_path: Path) -> None:
+    # Provider 5's S3 split resources record neither `region` nor an ARN; the bucket is in
+    # eu-west-1, not the source's default region: the child still finds it by name.
+    versioning = {
+        "id": "eu",
+        "bucket": "eu",
+        "expected_bucket_owner": "",
+        "mfa": None,
+        "versioning_configuration": [{"mfa_delete": "", "status": "Enabled"}],
+    }
+    lone = dict(versioning, id="elsewhere", bucket="elsewhere")
+    got = load(
+        tmp_path,
+        tf.state(
+            tf.resource("aws_s3_bucket", "eu", tf.instance(tf.bucket("eu", region="eu-west-1"))),
+            tf.resource("aws_s3_bucket_versioning", "eu", tf.instance(versioning)),
+            tf.resource("aws_s3_bucket_versioning", "lone", tf.instance(lone)),
+        ),
+    )
+    res = by_id(got)["eu"]
+    assert res.region == "eu-west-1" and res.spec["versioning"] == "Enabled"
+    assert [o.split("#")[1] for o in got.orphans] == [
+        "aws_s3_bucket_versioning.lone: its aws_s3_bucket 'elsewhere' "
+        "(default, any region) is in no state read"
+    ]
+
+
 def test_rules_and_attachments_fold_as_sets_across_states(tmp_path: Path) -> None:
     sg = tf.security_group("sg-0123456789abcdef0", "web", "vpc-1")
     role = tf.role("app", tf.TRUST, managed_policy_arns=["arn:aws:iam::aws:policy/Old"])
@@ -330,7 +357,8 @@ def test_local_backend_workspaces(tmp_path: Path) -> None:
             "terraform[0].workspaces",
             "remove workspaces",
         ),
-        ('from = "file:x"\nconfig = "git:infra"', "terraform[0].config", "unknown key"),
+        ('from = "file:x"\nconfig = "file:infra"', "terraform[0].config", "expected git:DIR"),
+        ('from = "file:x"\nconfig = "git:infra"', "terraform[0].config", "no [git] section"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, body: str, key: str, message: str) -> None:

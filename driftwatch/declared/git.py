@@ -195,3 +195,15 @@ def list_folders(cache: Path, commit: str, path: str) -> list[str]:
     except KeyError:
         return []
     return sorted(t.name for t in tree.trees) if isinstance(tree, git.Tree) else []
+
+
+def list_files(cache: Path, commit: str, path: str, suffix: str) -> list[tuple[str, str]] | None:
+    """(name, blob digest) of the files named *suffix directly under `path` (None: no folder)."""
+    try:
+        tree = git.Repo(cache).commit(commit).tree
+        tree = tree / path if path else tree
+    except KeyError:
+        return None
+    if not isinstance(tree, git.Tree):
+        return None
+    return sorted((b.name, b.hexsha) for b in tree.blobs if b.name.endswith(suffix))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,6 +46,9 @@ class ReadContext:
     sessions: Any = None  # driftwatch.aws.AwsSessions
     git_cache: Path | None = None
     commit: str | None = None
+    # S3 keys under a workspace prefix, by (state_account, bucket, prefix): listed once per
+    # read, not once per source (200 sources in one bucket would list it 200 times).
+    listings: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
 
 
 def pick(src: TerraformConfig, found: list[str]) -> list[str]:
@@ -76,18 +79,28 @@ class S3State:
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
                 if any(o["Key"] == key for o in page.get("Contents", [])):
                     found[DEFAULT] = key
-            for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix
-            ):
-                for obj in page.get("Contents", []):
-                    ws, _, rest = obj["Key"][len(prefix) :].partition("/")
-                    if ws and rest == key:
-                        found[ws] = obj["Key"]
+            for listed in self._listing(client, src, ctx, bucket, prefix):
+                ws, _, rest = listed[len(prefix) :].partition("/")
+                if ws and rest == key:
+                    found[ws] = listed
         except bex.ClientError as exc:
             raise SourceError(f"cannot list s3://{bucket}/ ({_code(exc)})") from None
         except bex.BotoCoreError as exc:
             raise SourceError(f"cannot list s3://{bucket}/ ({type(exc).__name__})") from None
         return [Location(ws, f"s3://{bucket}/{found[ws]}") for ws in pick(src, sorted(found))]
+
+    def _listing(
+        self, client: Any, src: TerraformConfig, ctx: ReadContext, bucket: str, prefix: str
+    ) -> list[str]:
+        cached = (src.state_account or "", bucket, prefix)
+        if cached not in ctx.listings:
+            keys: list[str] = []
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
+                keys += [obj["Key"] for obj in page.get("Contents", [])]
+            ctx.listings[cached] = keys
+        return ctx.listings[cached]
 
     def open(self, src: TerraformConfig, ctx: ReadContext, loc: Location) -> Iterator[bytes]:
         bucket, key = loc.url[5:].split("/", 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,31 +73,48 @@ def read_state(
     keep: Callable[[Instance], None],
 ) -> tuple[Header, Counts]:
     """Parse a state from byte chunks; call `keep` with every wanted managed AWS instance."""
-    header, counts = Header(), Counts()
-    events = ijson.sendable_list()
-    head = ijson.parse_coro(events)
-    items = ijson.sendable_list()
-    body = ijson.items_coro(items, "resources.item", use_float=True)
+    counts = Counts()
+    stream = _Stream(iter(chunks), where)
     try:
-        for chunk in chunks:
-            if not header.done:
-                head.send(chunk)
-                _header(events, header, where)
-                events.clear()
-            body.send(chunk)
-            for resource in items:
-                _resource(resource, where, wanted, keep, counts)
-            items.clear()
-        body.close()
-        for resource in items:
+        # ijson's file interface: its C backend runs the whole pipeline, twice as fast as
+        # feeding items_coro chunk by chunk.
+        for resource in ijson.items(stream, "resources.item", use_float=True, buf_size=CHUNK):
             _resource(resource, where, wanted, keep, counts)
     except ijson.JSONError:
         raise StateError(
             f"{where}: not a complete JSON document (truncated or not a state)"
         ) from None
-    if not header.done:
-        _check_header(header, where)
-    return header, counts
+    if not stream.header.done:
+        _check_header(stream.header, where)
+    return stream.header, counts
+
+
+class _Stream:
+    """The chunks as a file for ijson; the header parser sees them until the body starts."""
+
+    def __init__(self, chunks: Iterator[bytes], where: str) -> None:
+        self.chunks, self.where = chunks, where
+        self.header = Header()
+        self.events = ijson.sendable_list()
+        self.head = ijson.parse_coro(self.events)
+        self.buf = memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.buf:
+            self.buf = memoryview(self._next())
+        if size < 0 or size >= len(self.buf):
+            out, self.buf = self.buf, memoryview(b"")
+        else:
+            out, self.buf = self.buf[:size], self.buf[size:]
+        return bytes(out)
+
+    def _next(self) -> bytes:
+        chunk = next(self.chunks, b"")
+        if chunk and not self.header.done:
+            self.head.send(chunk)
+            _header(self.events, self.header, self.where)
+            self.events.clear()
+        return chunk
 
 
 def _header(events: list[tuple[str, str, Any]], header: Header, where: str) -> None:
