@@ -65,13 +65,23 @@ def to_json(value: Any) -> str:
     return orjson.dumps(value, option=_JSON_OPTIONS, default=str).decode()
 
 
+def _changes(f: Finding) -> list[dict[str, Any]]:
+    return [{"path": c.path, "declared": c.declared, "live": c.live} for c in f.changes]
+
+
 def changes_json(f: Finding) -> str:
     """The canonical text of a finding's changes: equal changes give equal text."""
-    return to_json([{"path": c.path, "declared": c.declared, "live": c.live} for c in f.changes])
+    return to_json(_changes(f))
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def json_and_hash(value: Any) -> tuple[str, str]:
+    """to_json(value) and its text_hash, encoding once (a scan does this 200k times)."""
+    data = orjson.dumps(value, option=_JSON_OPTIONS, default=str)
+    return data.decode(), hashlib.sha256(data).hexdigest()[:32]
 
 
 class Prior(NamedTuple):
@@ -185,8 +195,9 @@ def plan_lifecycle(
     for f in findings:
         if not f.kind.is_drift:
             continue
-        old = prior.get(f.fingerprint)
-        found = _found(f, old, now, reopen_window)
+        fp = f.fingerprint
+        old = prior.get(fp)
+        found = _found(f, fp, old, now, reopen_window)
         plan.found.append(found)
         if found.transition in _EVENT_OF:
             lifted = found.transition == CHANGED and old is not None and old.status == ACKNOWLEDGED
@@ -208,10 +219,10 @@ def plan_lifecycle(
     return plan
 
 
-def _found(f: Finding, old: Prior | None, now: str, reopen_window: dt.timedelta) -> Found:
-    fp = f.fingerprint
-    text = changes_json(f)
-    digest = text_hash(text)
+def _found(
+    f: Finding, fp: str, old: Prior | None, now: str, reopen_window: dt.timedelta
+) -> Found:
+    text, digest = json_and_hash(_changes(f))
     if old is None:
         return Found(fp, f, NEW, now, text, digest)
     if old.status == RESOLVED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import gc
 import os
 import sqlite3
 import time
@@ -312,7 +313,7 @@ class Store:
 
     def persist_scan(self, write: ScanWrite) -> Any:
         """Write the scan, snapshots, drift lifecycle and events in one transaction."""
-        with self.db.atomic():
+        with _no_cyclic_gc(), self.db.atomic():
             return persist_scan(self.db.conn, write)
 
     def last_declared_count(self) -> int | None:
@@ -485,6 +486,20 @@ class Store:
     def last_prune(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'last_prune'").fetchone()
         return None if row is None else str(row[0])
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a 100k-finding persist allocates about a million
+    short-lived tuples and strings (no reference cycles), and each collection they trigger
+    walks every finding of the scan (measured: 0.5-0.6 s of a 2.9 s persist)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _RollBack(Exception):

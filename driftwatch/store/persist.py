@@ -28,9 +28,8 @@ from driftwatch.lifecycle import (
     LifecyclePlan,
     Prior,
     StoredDrift,
+    json_and_hash,
     plan_lifecycle,
-    text_hash,
-    to_json,
 )
 from driftwatch.models import Finding, Hidden, Kind, ScopeError
 from driftwatch.store import lease
@@ -246,8 +245,7 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
             live_id = snapshot = digest = None
         else:
             live_id = f.live_id
-            snapshot = to_json(f.snapshot)
-            digest = text_hash(snapshot)
+            snapshot, digest = json_and_hash(f.snapshot)
         key = resource_key(f.account, f.region, f.type, f.id)
         yield (
             key,
