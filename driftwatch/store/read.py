@@ -174,12 +174,8 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     return page
 
 
-def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    args: list[Any] = []
-    if q.status != "all":
-        where.append("status = ?")
-        args.append(q.status)
+def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> None:
+    """The filters the drift and resource lists share: equal columns, id text."""
     for column, value in (
         ("kind", q.kind),
         ("type", q.type),
@@ -192,6 +188,15 @@ def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
     if q.q:
         where.append("instr(lower(resource_id), lower(?)) > 0")
         args.append(q.q)
+
+
+def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if q.status != "all":
+        where.append("status = ?")
+        args.append(q.status)
+    _match(where, args, q)
     if q.severity:
         where.append(f"{SEVERITY} = ?")
         args.append(q.severity)
@@ -383,18 +388,7 @@ def resource_page(conn: sqlite3.Connection, q: ResourceQuery) -> Page:
     q.check()
     where: list[str] = []
     args: list[Any] = []
-    for column, value in (
-        ("kind", q.kind),
-        ("type", q.type),
-        ("account", q.account),
-        ("region", q.region),
-    ):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if q.q:
-        where.append("instr(lower(resource_id), lower(?)) > 0")
-        args.append(q.q)
+    _match(where, args, q)
     keyset, kargs, order = _keyset(("key",), False, q.cursor)
     if keyset:
         where.append(keyset)
