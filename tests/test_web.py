@@ -13,19 +13,21 @@ from support.web import (
     PASSWORD,
     XSS,
     add_user,
+    bearer,
     csrf_token,
     logged_in,
     login,
+    make_token,
     modified,
     now_iso,
     persist,
     seed,
+    text,
     web_config,
 )
 
 from driftwatch.config import Config
 from driftwatch.store import Store
-from driftwatch.users import new_token, token_hash
 from driftwatch.web import create_app
 from driftwatch.web.auth import PUBLIC, safe_next
 
@@ -76,25 +78,6 @@ def admin(app: Flask) -> FlaskClient:
     return logged_in(app, "ada")
 
 
-def text(resp: Any) -> str:
-    return str(resp.get_data(as_text=True))
-
-
-def make_token(cfg: Config, user: str, scope: str) -> str:
-    store = Store(cfg.storage.path)
-    from driftwatch.store import Actor
-    from driftwatch.store import users as user_sql
-
-    row = user_sql.user_by_name(store.conn, user)
-    assert row is not None
-    secret = new_token()
-    store.add_token(row["id"], "t", scope, token_hash(secret), secret[:10], Actor("test"))
-    store.close()
-    return secret
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- every route declares its role ---------------------------------------------------------

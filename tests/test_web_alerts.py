@@ -14,19 +14,20 @@ from flask.testing import FlaskClient
 from support.web import (
     SG,
     add_user,
+    bearer,
     csrf_token,
     logged_in,
+    make_token,
     modified,
     now_iso,
     persist,
+    text,
     web_config,
 )
 
 from driftwatch.config import Config
 from driftwatch.models import Finding
-from driftwatch.store import Actor, Store
-from driftwatch.store import users as user_sql
-from driftwatch.users import new_token, token_hash
+from driftwatch.store import Store
 
 
 @pytest.fixture(autouse=True)
@@ -101,22 +102,6 @@ def admin(app: Flask) -> FlaskClient:
     return logged_in(app, "ada")
 
 
-def text(resp: Any) -> str:
-    return str(resp.get_data(as_text=True))
-
-
-def make_token(cfg: Config, user: str, scope: str) -> str:
-    store = Store(cfg.storage.path)
-    row = user_sql.user_by_name(store.conn, user)
-    assert row is not None
-    secret = new_token()
-    store.add_token(row["id"], "t", scope, token_hash(secret), secret[:10], Actor("test"))
-    store.close()
-    return secret
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def rids(html: str) -> list[str]:

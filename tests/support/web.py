@@ -15,7 +15,7 @@ from driftwatch.config import Config, parse_config
 from driftwatch.lifecycle import Coverage
 from driftwatch.models import Change, Finding, Kind, Scope, ScopeError
 from driftwatch.store import Actor, ScanWrite, Store
-from driftwatch.users import hash_password
+from driftwatch.users import hash_password, new_token, token_hash
 
 PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
@@ -147,3 +147,24 @@ def logged_in(app: Flask, name: str) -> FlaskClient:
     resp = login(client, name)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return client
+
+
+def text(resp: Any) -> str:
+    return str(resp.get_data(as_text=True))
+
+
+def make_token(cfg: Config, user: str, scope: str) -> str:
+    """A bearer token of `user` with `scope`, made as `driftwatch token create` does."""
+    from driftwatch.store import users as user_sql
+
+    store = Store(cfg.storage.path)
+    row = user_sql.user_by_name(store.conn, user)
+    assert row is not None
+    secret = new_token()
+    store.add_token(row["id"], "t", scope, token_hash(secret), secret[:10], Actor("test"))
+    store.close()
+    return secret
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
