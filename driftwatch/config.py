@@ -236,6 +236,73 @@ class AlertsConfig:
         return next((c for c in self.channels if c.name == name), None)
 
 
+MODES = ("revert", "accept", "pipeline")
+
+
+@dataclass(frozen=True)
+class RemediationGit:
+    """Accept-into-Git: where the branch goes (`push` sends it to the [git] remote)."""
+
+    push: bool = False
+    branch_prefix: str = "driftwatch/accept-"
+    author_email: str = "driftwatch@localhost"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An external pipeline: a webhook (JSON POST, HMAC-signed) or a command (argv, no shell)."""
+
+    name: str
+    url: str | None = None
+    command: tuple[str, ...] = ()
+    secret: str | None = field(default=None, repr=False, compare=False)  # HMAC key, from env
+    timeout: dt.timedelta = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class AutoRule:
+    """Revert a matching drift right after the scan that opens it."""
+
+    type: str = "*"
+    paths: tuple[str, ...] = ("*",)
+    mode: str = "revert"
+    index: int = 0
+
+    def matches(self, rtype: str, paths: Sequence[str]) -> bool:
+        """True when the type matches and every drifted path is under one of the globs."""
+        from driftwatch.paths import split_path
+
+        return (
+            fnmatchcase(rtype, self.type)
+            and bool(paths)
+            and all(any(path_matches(g, split_path(p)) for g in self.paths) for p in paths)
+        )
+
+
+@dataclass(frozen=True)
+class RemediationConfig:
+    """[remediation]: off by default; when on, which modes and types, and the guard rails."""
+
+    enabled: bool = False
+    allow_modes: tuple[str, ...] = MODES
+    allow_types: tuple[str, ...] = ()  # empty: every type with a remediator
+    require_approval: bool = False
+    plan_ttl: dt.timedelta = dt.timedelta(minutes=30)
+    lock_wait: dt.timedelta = dt.timedelta(seconds=20)  # behind a running scan
+    delete_unmanaged: bool = False
+    git: RemediationGit = RemediationGit()
+    pipelines: tuple[Pipeline, ...] = ()
+    auto: tuple[AutoRule, ...] = ()
+    auto_max_per_hour: int = 10
+    auto_max_failures: int = 3  # in a row: then auto-remediation stops and alerts
+
+    def allows_type(self, rtype: str) -> bool:
+        return not self.allow_types or any(fnmatchcase(rtype, g) for g in self.allow_types)
+
+    def pipeline(self, name: str) -> Pipeline | None:
+        return next((p for p in self.pipelines if p.name == name), None)
+
+
 @dataclass(frozen=True)
 class DashboardConfig:
     base_url: str | None = None  # deep links in alert messages
@@ -254,6 +321,7 @@ class Config:
     severity: tuple[SeverityRule, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    remediation: RemediationConfig = RemediationConfig()
 
     @property
     def default_account(self) -> str:
@@ -296,6 +364,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             "severity",
             "alerts",
             "dashboard",
+            "remediation",
         },
     )
     aws = _aws(r, r.table(raw, "aws"))
@@ -320,6 +389,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
         ),
         alerts=_alerts(r, r.table(raw, "alerts")),
         dashboard=_dashboard(r, r.table(raw, "dashboard")),
+        remediation=_remediation(r, r.table(raw, "remediation")),
     )
 
 
@@ -584,6 +654,99 @@ def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:
     if "base_url" not in t:
         return DashboardConfig()
     return DashboardConfig(base_url=r.url(t, "dashboard", "base_url").rstrip("/"))
+
+
+def _remediation(r: _Reader, t: dict[str, Any]) -> RemediationConfig:
+    sect = "remediation"
+    r.only(
+        t,
+        sect,
+        {
+            "enabled",
+            "allow_modes",
+            "allow_types",
+            "require_approval",
+            "plan_ttl",
+            "lock_wait",
+            "delete_unmanaged",
+            "git",
+            "pipelines",
+            "auto",
+            "auto_max_per_hour",
+            "auto_max_failures",
+        },
+    )
+    modes = r.strings(t, sect, "allow_modes", list(MODES))
+    for mode in modes:
+        if mode not in MODES:
+            raise r.fail(f"{sect}.allow_modes", f"must name {', '.join(MODES)}; got {mode!r}")
+    pipelines = tuple(
+        _pipeline(r, p, f"{sect}.pipelines[{i}]")
+        for i, p in enumerate(r.array_of_tables(t, "pipelines"))
+    )
+    names = [p.name for p in pipelines]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise r.fail(f"{sect}.pipelines", f"pipeline name {name!r} is used twice")
+    return RemediationConfig(
+        enabled=r.boolean(t, sect, "enabled", False),
+        allow_modes=tuple(modes),
+        allow_types=tuple(r.strings(t, sect, "allow_types", [])),
+        require_approval=r.boolean(t, sect, "require_approval", False),
+        plan_ttl=_duration(r, t, sect, "plan_ttl", "30m"),
+        lock_wait=_duration(r, t, sect, "lock_wait", "20s"),
+        delete_unmanaged=r.boolean(t, sect, "delete_unmanaged", False),
+        git=_remediation_git(r, r.table(t, "git")),
+        pipelines=pipelines,
+        auto=tuple(
+            _auto(r, a, f"{sect}.auto[{i}]", i) for i, a in enumerate(r.array_of_tables(t, "auto"))
+        ),
+        auto_max_per_hour=r.integer(t, sect, "auto_max_per_hour", 10, minimum=1, maximum=10000),
+        auto_max_failures=r.integer(t, sect, "auto_max_failures", 3, minimum=1, maximum=1000),
+    )
+
+
+def _remediation_git(r: _Reader, t: dict[str, Any]) -> RemediationGit:
+    sect = "remediation.git"
+    r.only(t, sect, {"push", "branch_prefix", "author_email"})
+    prefix = r.string(t, sect, "branch_prefix", "driftwatch/accept-")
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", prefix) or ".." in prefix:
+        raise r.fail(f"{sect}.branch_prefix", f"must be a plain branch name prefix, got {prefix!r}")
+    return RemediationGit(
+        push=r.boolean(t, sect, "push", False),
+        branch_prefix=prefix,
+        author_email=r.string(t, sect, "author_email", "driftwatch@localhost"),
+    )
+
+
+def _pipeline(r: _Reader, t: Any, key: str) -> Pipeline:
+    if not isinstance(t, dict):
+        raise r.fail(key, "must be a table ([[remediation.pipelines]])")
+    r.only(t, key, {"name", "url", "command", "secret_env", "timeout"})
+    if ("url" in t) == ("command" in t):
+        raise r.fail(key, "needs exactly one of url (a webhook) or command (an argv list)")
+    command = tuple(r.strings(t, key, "command", [], nonempty="command" in t))
+    return Pipeline(
+        name=r.string(t, key, "name", required=True),
+        url=r.url(t, key, "url") if "url" in t else None,
+        command=command,
+        secret=r.secret_env(t, key, "secret_env", required="url" in t),
+        timeout=_duration(r, t, key, "timeout", "60s"),
+    )
+
+
+def _auto(r: _Reader, t: Any, key: str, index: int) -> AutoRule:
+    if not isinstance(t, dict):
+        raise r.fail(key, "must be a table ([[remediation.auto]])")
+    r.only(t, key, {"type", "paths", "mode"})
+    mode = r.string(t, key, "mode", "revert")
+    if mode != "revert":
+        raise r.fail(f"{key}.mode", f"auto-remediation only reverts; got {mode!r}")
+    return AutoRule(
+        type=r.string(t, key, "type", required=True),
+        paths=tuple(r.strings(t, key, "paths", ["*"], nonempty=True)),
+        mode=mode,
+        index=index,
+    )
 
 
 # Keys whose value is a credential: never written literally in the file.

@@ -51,3 +51,4 @@ class Registry(Generic[T]):
 collectors: Registry[Any] = Registry("resource type")
 sources: Registry[Any] = Registry("state source")
 notifiers: Registry[Any] = Registry("alert channel type")
+remediators: Registry[Any] = Registry("remediator")

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from driftwatch.errors import StoreError
 from driftwatch.filemodes import FILE_MODE
 from driftwatch.lifecycle import OPEN, OPEN_STATUSES, RESOLVED
-from driftwatch.store import actions, lease, outbox, users
+from driftwatch.store import actions, lease, outbox, remediations, users
 from driftwatch.store.actions import ActionError, Actor
 from driftwatch.store.lease import Fence, FencedError
 from driftwatch.store.migrations import migrations
@@ -429,9 +429,7 @@ class Store:
 
     # --- people's actions (dashboard, API, CLI) -------------------------------------------
 
-    def acknowledge(
-        self, fp: str, actor: Actor, reason: str, until: str | None = None
-    ) -> None:
+    def acknowledge(self, fp: str, actor: Actor, reason: str, until: str | None = None) -> None:
         with self.db.atomic():
             actions.acknowledge(self.conn, fp, actor, _now(), reason, until)
 
@@ -464,6 +462,41 @@ class Store:
     def record_login_failure(self, name: str, ip: str) -> None:
         with self.db.atomic():
             users.record_login_failure(self.conn, _now(), name, ip)
+
+    # --- remediations (store/remediations.py) --------------------------------------------
+
+    def create_remediation(self, actor: Actor, **values: Any) -> int:
+        with self.db.atomic():
+            return remediations.create(self.conn, _now(), actor, **values)
+
+    def remediation(self, rid: int) -> dict[str, Any] | None:
+        return remediations.decode(remediations.get(self.conn, rid), _now())
+
+    def remediations_of(self, fp: str) -> list[dict[str, Any]]:
+        now = _now()
+        return [remediations.decode(r, now) or {} for r in remediations.of_drift(self.conn, fp)]
+
+    def approve_remediation(self, rid: int, actor: Actor) -> None:
+        with self.db.atomic():
+            remediations.approve(self.conn, rid, actor, _now())
+
+    def claim_remediation(self, rid: int, actor: Actor, require_approval: bool) -> dict[str, Any]:
+        with self._immediate():
+            return remediations.claim(self.conn, rid, actor, _now(), require_approval)
+
+    def finish_remediation(
+        self, rid: int, actor: Actor, status: str, result: dict[str, Any], resolve: bool = False
+    ) -> None:
+        with self.db.atomic():
+            remediations.finish(self.conn, rid, actor, _now(), status, result, resolve=resolve)
+
+    def refuse_remediation(self, rid: int, actor: Actor, why: str) -> None:
+        with self.db.atomic():
+            remediations.refuse(self.conn, rid, actor, _now(), why)
+
+    def remediation_note(self, fp: str, actor: Actor, text: str) -> None:
+        with self.db.atomic():
+            remediations.note(self.conn, fp, actor, _now(), text)
 
     # --- retention -----------------------------------------------------------------------
 

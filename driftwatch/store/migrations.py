@@ -371,3 +371,41 @@ def m010_severity_and_scan_indexes(db: Database) -> None:
     db.table("drifts").create_index(["status", "kind", "type", "account", "region", "severity"])
     db.execute("DROP INDEX IF EXISTS idx_drifts_status_kind_type_account_region")
     db.table("drift_events").create_index(["scan_id"])
+
+
+@migrations()
+def m011_remediations(db: Database) -> None:
+    """Remediations: a plan (redacted calls, file diff or request), who asked, approved and
+    ran it, and what happened. One `executing` row per resource at a time (the
+    per-resource lock a double click or a second user runs into)."""
+    db.table("remediations").create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "resource_key": str,
+            "mode": str,
+            "options": str,
+            "status": str,
+            "plan": str,
+            "plan_hash": str,
+            "live_hash": str,
+            "requested_by": str,
+            "requested_at": str,
+            "expires_at": str,
+            "approved_by": str,
+            "approved_at": str,
+            "executed_by": str,
+            "executed_at": str,
+            "finished_at": str,
+            "result": str,
+            "auto": int,
+        },
+        pk="id",
+        not_null={"fingerprint", "resource_key", "mode", "status", "plan"},
+    )
+    db.table("remediations").create_index(["fingerprint", "id"])
+    db.table("remediations").create_index(["status", "requested_at"])
+    db.execute(
+        "CREATE UNIQUE INDEX idx_remediations_executing ON remediations (resource_key) "
+        "WHERE status = 'executing'"
+    )
