@@ -502,6 +502,16 @@ class Store:
         with self.db.atomic():
             remediations.refuse(self.conn, rid, actor, _now(), why)
 
+    def auto_history(self, limit: int) -> list[tuple[int, str, str, bool]]:
+        return remediations.auto_history(self.conn, limit)
+
+    def meta(self, key: str) -> str | None:
+        return remediations.meta(self.conn, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            remediations.set_meta(self.conn, key, value)
+
     def remediation_note(self, fp: str, actor: Actor, text: str) -> None:
         with self.db.atomic():
             remediations.note(self.conn, fp, actor, _now(), text)
