@@ -333,3 +333,31 @@ def test_the_scheduler_sends_a_reminder_of_a_drift_still_open(
             assert waited >= 10
         finally:
             stop_all(procs)
+
+
+def test_a_requested_scan_reports_its_progress(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    aws.client("s3").create_bucket(Bucket="logs")
+    repo.declare({"type": "aws_s3_bucket", "id": "logs", "spec": {}})
+    slow = (
+        '[scan]\ntypes = ["aws_s3_bucket", "aws_sqs_queue"]\n'
+        '[[schedules]]\nname = "daily"\ncron = "0 3 * * *"\n'
+    )
+    cfg = write_config(tmp_path, aws.url, repo.path, slow)
+    db = tmp_path / "state" / "driftwatch.db"
+    procs = [start(cfg, tmp_path / "a.log")]
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM leases") == 1, 20)
+        store = Store(db)
+        request, _ = store.request_scan("olga")
+        store.close()
+        done = f"SELECT count(*) FROM scan_requests WHERE id = {request['id']} AND status = 'done'"
+        wait_for(lambda: count(db, done) == 1, 30)
+        [(sdone, total, read, calls)] = rows(
+            db, "SELECT scopes_done, scopes_total, resources_read, api_calls FROM scan_requests"
+        )
+        assert sdone == total == 2  # one region, two watched types
+        assert read == 1 and isinstance(calls, int) and calls >= 2
+    finally:
+        stop_all(procs)

@@ -332,6 +332,17 @@ class Store:
             )
             return int(row[0])
 
+    def scan_request_progress(
+        self, request_id: int, done: int, total: int, resources: int, calls: int
+    ) -> None:
+        """Where a requested scan has got to (written at most once a second)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE scan_requests SET scopes_done = ?, scopes_total = ?, "
+                "resources_read = ?, api_calls = ? WHERE id = ?",
+                [done, total, resources, calls, request_id],
+            )
+
     def finish_scan_request(
         self, request_id: int, scan_id: int | None, error: str | None = None
     ) -> None:

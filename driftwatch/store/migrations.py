@@ -417,3 +417,10 @@ def m012_reminders(db: Database) -> None:
     db.table("reminders").create(
         {"channel": str, "fingerprint": str, "at": str}, pk=("channel", "fingerprint")
     )
+
+
+@migrations()
+def m013_scan_request_progress(db: Database) -> None:
+    """A requested scan's progress while it runs (the scan-now page shows it live)."""
+    for column in ("scopes_done", "scopes_total", "resources_read", "api_calls"):
+        db.table("scan_requests").add_column(column, int)
