@@ -1,6 +1,17 @@
 """One module per AWS service family, beside its collector; importing this registers them."""
 
-from driftwatch.remediators import dynamodb, lambda_, s3, sns, sqs
+from driftwatch.remediators import dynamodb, lambda_, rds, s3, sns, sqs
 from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target
 
-__all__ = ["Call", "Remediator", "RevertPlan", "Target", "dynamodb", "lambda_", "s3", "sns", "sqs"]
+__all__ = [
+    "Call",
+    "Remediator",
+    "RevertPlan",
+    "Target",
+    "dynamodb",
+    "lambda_",
+    "rds",
+    "s3",
+    "sns",
+    "sqs",
+]
