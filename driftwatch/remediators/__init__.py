@@ -1,6 +1,6 @@
 """One module per AWS service family, beside its collector; importing this registers them."""
 
-from driftwatch.remediators import dynamodb, lambda_, rds, s3, sns, sqs
+from driftwatch.remediators import dynamodb, kms, lambda_, rds, s3, sns, sqs
 from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "RevertPlan",
     "Target",
     "dynamodb",
+    "kms",
     "lambda_",
     "rds",
     "s3",
