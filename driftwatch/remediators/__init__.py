@@ -1,6 +1,6 @@
 """One module per AWS service family, beside its collector; importing this registers them."""
 
-from driftwatch.remediators import dynamodb, kms, lambda_, rds, s3, sns, sqs
+from driftwatch.remediators import dynamodb, kms, lambda_, logs, rds, s3, sns, sqs
 from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "dynamodb",
     "kms",
     "lambda_",
+    "logs",
     "rds",
     "s3",
     "sns",
