@@ -81,27 +81,32 @@ def _configure(drifted: list[str], target: Target, out: RevertPlan) -> None:
 
 def _refusal(attr: str, target: Target) -> str | None:
     """Why one configuration attribute cannot be written, or None."""
-    if attr in ("runtime", "handler") and (target.want.get(attr) is None) != (
-        target.have.get(attr) is None
+    if attr in ("runtime", "handler") and _is_image(target.want, attr) != _is_image(
+        target.have, attr
     ):
         return (
             f"{attr} is null exactly for container-image functions, and a function's "
             "package type (zip or image) cannot change in place: re-create the function "
             "(pipeline mode)"
         )
-    if attr == "environment":
-        digested = sorted(
-            k
-            for k, v in (target.declared.spec.get("environment") or {}).items()
-            if isinstance(v, Digested)
+    digested = _digested(target) if attr == "environment" else []
+    if digested:
+        return (
+            f"the declared values of {', '.join(digested)} are known only by digest "
+            "(declared in Terraform state as secrets), so they cannot be written back: "
+            "apply the Terraform configuration instead"
         )
-        if digested:
-            return (
-                f"the declared values of {', '.join(digested)} are known only by digest "
-                "(declared in Terraform state as secrets), so they cannot be written back: "
-                "apply the Terraform configuration instead"
-            )
     return None
+
+
+def _is_image(attrs: dict[str, Any], attr: str) -> bool:
+    return attrs.get(attr) is None
+
+
+def _digested(target: Target) -> list[str]:
+    """Declared variables whose value is only a digest (Terraform-declared secrets)."""
+    declared = target.declared.spec.get("environment") or {}
+    return sorted(k for k, v in declared.items() if isinstance(v, Digested))
 
 
 def _value(attr: str, target: Target) -> Any:
