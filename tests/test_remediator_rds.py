@@ -91,6 +91,15 @@ def test_engine_encryption_and_shrinking_storage_are_refused_the_rest_goes_ahead
     assert "cannot shrink" in whys["allocated_storage"] and "snapshot" in whys["storage_encrypted"]
 
 
+def test_storage_growth_under_ten_percent_is_refused_as_rds_would_round_it_up() -> None:
+    got = _pure({"allocated_storage": 54}, {"allocated_storage": 50})
+    assert got.calls == []
+    [refused] = got.not_revertible
+    assert "rounds 54 GiB up to 55 GiB" in refused.why
+    exact = _pure({"allocated_storage": 55}, {"allocated_storage": 50})
+    assert exact.calls[0].params["AllocatedStorage"] == 55
+
+
 def test_tags_by_arn_at_once() -> None:
     got = _pure({"tags": {"team": "db", "tier": 1}}, {"tags": [{"Key": "old", "Value": ""}]})
     assert [(c.operation, c.params) for c in got.calls] == [

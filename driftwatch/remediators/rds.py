@@ -90,13 +90,25 @@ def _when(now: bool) -> str:
 
 def _refusal(attr: str, want: Any, have: Any) -> str | None:
     """Why one modifiable setting cannot go back to the declared value, or None."""
-    if attr == "allocated_storage" and isinstance(have, int) and want < have:
+    if attr == "allocated_storage" and isinstance(have, int):
+        return _storage_refusal(want, have)
+    if attr == "engine_version":
+        return _version_refusal(str(want), str(have))
+    return None
+
+
+def _storage_refusal(want: int, have: int) -> str | None:
+    if want < have:
         return (
             f"RDS cannot shrink allocated storage ({have} GiB live, {want} GiB declared): "
             "restore into a new, smaller instance (pipeline mode), or declare the live size"
         )
-    if attr == "engine_version":
-        return _version_refusal(str(want), str(have))
+    if want * 10 < have * 11:
+        # ModifyDBInstance rounds a smaller growth up to 10%: it would never match.
+        return (
+            f"RDS grows storage by at least 10% and rounds {want} GiB up to "
+            f"{-(-have * 11 // 10)} GiB (live {have} GiB): declare at least that"
+        )
     return None
 
 
