@@ -76,7 +76,11 @@ def _capacity(target: Target, out: RevertPlan) -> None:
     note = ""
     if "billing_mode" in drifted:
         params["BillingMode"] = mode
-        note = _SWITCH
+        # The manifest does not declare indexes, so their capacity cannot be planned.
+        note = _SWITCH + (
+            "; a table with global secondary indexes also needs their capacity, and AWS "
+            "rejects the switch without it"
+        )
     out.add(Call("dynamodb", "update_table", params, fixes, note=note))
 
 
