@@ -121,6 +121,11 @@ class Scheduler:
             executor="scans",
         )
         aps.add_job(
+            self._follow_up,
+            IntervalTrigger(seconds=follow_up_every(self.cfg)),
+            id="follow-up",
+        )
+        aps.add_job(
             self._send,
             IntervalTrigger(seconds=SEND_EVERY_S),
             id="outbox",
@@ -217,6 +222,18 @@ class Scheduler:
             s.name, every=s.every, next_run_at=_iso(job.next_run_time if job else None)
         )
 
+    def _follow_up(self) -> None:
+        """Reminders of drifts still open, and acknowledgements that ran out."""
+        if self.fence is None or not self.cfg.alerts.channels:
+            return
+        since = (dt.datetime.now(dt.UTC) - FOLLOW_UP_LOOKBACK).strftime("%Y-%m-%dT%H:%M:%SZ")
+        store = Store(self.store.path)
+        try:
+            store.expire_snoozes()
+            store.follow_up(self.cfg.alerts.channels, self.cfg.dashboard.base_url, since)
+        finally:
+            store.close()
+
     def _send(self) -> None:
         if self.fence is None:
             return
@@ -225,6 +242,17 @@ class Scheduler:
             send_due(store, self.cfg.alerts, self.still_leader)
         finally:
             store.close()
+
+
+FOLLOW_UP_LOOKBACK = dt.timedelta(days=1)  # snooze ends older than this are not announced
+
+
+def follow_up_every(cfg: Config) -> float:
+    """How often the leader looks for reminders due: half the shortest repeat_interval,
+    from 5 s to 5 min (an acknowledgement that ran out is announced within that)."""
+    intervals = [c.repeat_interval for c in cfg.alerts.channels if c.repeat_interval]
+    half = min(intervals).total_seconds() / 2 if intervals else 300.0
+    return max(5.0, min(300.0, half))
 
 
 def start_in_thread(

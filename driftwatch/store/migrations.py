@@ -409,3 +409,11 @@ def m011_remediations(db: Database) -> None:
         "CREATE UNIQUE INDEX idx_remediations_executing ON remediations (resource_key) "
         "WHERE status = 'executing'"
     )
+
+
+@migrations()
+def m012_reminders(db: Database) -> None:
+    """When each channel was last reminded of each drift still open (repeat_interval)."""
+    db.table("reminders").create(
+        {"channel": str, "fingerprint": str, "at": str}, pk=("channel", "fingerprint")
+    )
