@@ -461,9 +461,22 @@ class Store:
         with self.db.atomic():
             return users.revoke_token(self.conn, token_id, _now(), actor)
 
-    def record_login_failure(self, name: str, ip: str) -> None:
+    def reserve_login_attempt(self, name: str, ip: str, since: str, limit: int) -> int | None:
+        """The attempt's id (counted as a failure until it succeeds), or None when
+        throttled; the write lock is taken first so the count and insert are one step."""
+        with self._immediate():
+            return users.reserve_login_attempt(self.conn, _now(), since, name, ip, limit)
+
+    def start_session(
+        self, attempt_id: int, user_id: int, digest: str, ip: str, expired_before: str
+    ) -> None:
         with self.db.atomic():
-            users.record_login_failure(self.conn, _now(), name, ip)
+            users.prune_sessions(self.conn, expired_before)
+            users.start_session(self.conn, attempt_id, user_id, digest, _now(), ip)
+
+    def end_session(self, digest: str) -> None:
+        with self.db.atomic():
+            users.end_session(self.conn, digest)
 
     # --- retention -----------------------------------------------------------------------
 

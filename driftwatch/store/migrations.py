@@ -371,3 +371,18 @@ def m010_severity_and_scan_indexes(db: Database) -> None:
     db.table("drifts").create_index(["status", "kind", "type", "account", "region", "severity"])
     db.execute("DROP INDEX IF EXISTS idx_drifts_status_kind_type_account_region")
     db.table("drift_events").create_index(["scan_id"])
+
+
+@migrations()
+def m011_sessions(db: Database) -> None:
+    """Dashboard sessions on the server: the cookie names a row, logout deletes it, so a
+    copied cookie is refused after logout (a signed cookie alone stays valid). Only the
+    session secret's SHA-256 is stored."""
+    db.table("sessions").create(
+        {"id": int, "token_hash": str, "user_id": int, "created_at": str, "ip": str},
+        pk="id",
+        not_null={"token_hash", "user_id", "created_at"},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("sessions").create_index(["token_hash"], unique=True)
+    db.table("sessions").create_index(["created_at"])

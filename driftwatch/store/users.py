@@ -1,4 +1,5 @@
-"""Users, API tokens and login failures (SQL only; hashing lives in driftwatch.users)."""
+"""Users, API tokens, dashboard sessions and login failures (SQL only; hashing lives in
+driftwatch.users)."""
 
 from __future__ import annotations
 
@@ -107,15 +108,6 @@ def revoke_token(conn: sqlite3.Connection, token_id: int, at: str, actor: Actor)
     return bool(cur.rowcount)
 
 
-def record_login_failure(conn: sqlite3.Connection, at: str, name: str, ip: str) -> None:
-    conn.execute("INSERT INTO login_failures (at, name, ip) VALUES (?,?,?)", [at, name, ip])
-    # Only the last minutes matter; keep the table small.
-    conn.execute(
-        "DELETE FROM login_failures WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-1 hour')",
-        [at],
-    )
-
-
 def login_failures_since(conn: sqlite3.Connection, since: str, name: str, ip: str) -> int:
     """The larger of the failures for this name and for this address since `since`."""
     row = conn.execute(
@@ -124,3 +116,49 @@ def login_failures_since(conn: sqlite3.Connection, since: str, name: str, ip: st
         [name, ip, since],
     ).fetchone()
     return max(int(row[0]), int(row[1]))
+
+
+def reserve_login_attempt(
+    conn: sqlite3.Connection, at: str, since: str, name: str, ip: str, limit: int
+) -> int | None:
+    """Count an attempt as a failure before its password is checked, unless `limit`
+    failures for this name or address came since `since` (then None). Called inside a
+    write transaction, so concurrent attempts cannot all pass the check at once."""
+    if login_failures_since(conn, since, name, ip) >= limit:
+        return None
+    cur = conn.execute("INSERT INTO login_failures (at, name, ip) VALUES (?,?,?)", [at, name, ip])
+    conn.execute(
+        "DELETE FROM login_failures WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-1 hour')",
+        [at],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def start_session(
+    conn: sqlite3.Connection, attempt_id: int, user_id: int, digest: str, at: str, ip: str
+) -> None:
+    """A successful login: its reserved failure is withdrawn and a session row made."""
+    conn.execute("DELETE FROM login_failures WHERE id = ?", [attempt_id])
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, ip) VALUES (?,?,?,?)",
+        [digest, user_id, at, ip],
+    )
+
+
+def session_user(conn: sqlite3.Connection, digest: str, since: str) -> dict[str, Any] | None:
+    """The user of a live session (made at or after `since`), or None."""
+    return _one(
+        conn.execute(
+            "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ? AND s.created_at >= ?",
+            [digest, since],
+        )
+    )
+
+
+def end_session(conn: sqlite3.Connection, digest: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?", [digest])
+
+
+def prune_sessions(conn: sqlite3.Connection, before: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE created_at < ?", [before])
