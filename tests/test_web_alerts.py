@@ -102,8 +102,6 @@ def admin(app: Flask) -> FlaskClient:
     return logged_in(app, "ada")
 
 
-
-
 def rids(html: str) -> list[str]:
     return re.findall(r'class="rid">([^<]+)<', html)
 

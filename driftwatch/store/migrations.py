@@ -377,7 +377,7 @@ def m010_severity_and_scan_indexes(db: Database) -> None:
 def m011_sessions(db: Database) -> None:
     """Dashboard sessions on the server: the cookie names a row, logout deletes it, so a
     copied cookie is refused after logout (a signed cookie alone stays valid). Only the
-    session secret's SHA-256 is stored."""
+    session secret's SHA-256 is stored. Login attempts in flight are marked pending."""
     db.table("sessions").create(
         {"id": int, "token_hash": str, "user_id": int, "created_at": str, "ip": str},
         pk="id",
@@ -386,3 +386,6 @@ def m011_sessions(db: Database) -> None:
     )
     db.table("sessions").create_index(["token_hash"], unique=True)
     db.table("sessions").create_index(["created_at"])
+    # A login attempt is written before its password check (pending), settled as a
+    # failure or deleted on success: parallel guesses cannot outrun the throttle.
+    db.table("login_failures").add_column("pending", int)

@@ -108,30 +108,37 @@ def revoke_token(conn: sqlite3.Connection, token_id: int, at: str, actor: Actor)
     return bool(cur.rowcount)
 
 
-def login_failures_since(conn: sqlite3.Connection, since: str, name: str, ip: str) -> int:
-    """The larger of the failures for this name and for this address since `since`."""
+def login_attempts(
+    conn: sqlite3.Connection, since: str, name: str, ip: str, stale_before: str
+) -> tuple[int, int]:
+    """(failures, failures and attempts in flight) since `since`, each the larger of the
+    counts for this name and for this address. An attempt still pending at
+    `stale_before` counts as a failure (its process died mid-check)."""
     row = conn.execute(
-        "SELECT coalesce(sum(name = ?), 0), coalesce(sum(ip = ?), 0) "
-        "FROM login_failures WHERE at >= ?",
-        [name, ip, since],
+        "SELECT coalesce(sum(name = ? AND settled), 0), coalesce(sum(ip = ? AND settled), 0), "
+        "coalesce(sum(name = ?), 0), coalesce(sum(ip = ?), 0) FROM ("
+        "  SELECT name, ip, (coalesce(pending, 0) = 0 OR at < ?) AS settled"
+        "  FROM login_failures WHERE at >= ?)",
+        [name, ip, name, ip, stale_before, since],
     ).fetchone()
-    return max(int(row[0]), int(row[1]))
+    return max(int(row[0]), int(row[1])), max(int(row[2]), int(row[3]))
 
 
-def reserve_login_attempt(
-    conn: sqlite3.Connection, at: str, since: str, name: str, ip: str, limit: int
-) -> int | None:
-    """Count an attempt as a failure before its password is checked, unless `limit`
-    failures for this name or address came since `since` (then None). Called inside a
-    write transaction, so concurrent attempts cannot all pass the check at once."""
-    if login_failures_since(conn, since, name, ip) >= limit:
-        return None
-    cur = conn.execute("INSERT INTO login_failures (at, name, ip) VALUES (?,?,?)", [at, name, ip])
+def add_login_attempt(conn: sqlite3.Connection, at: str, name: str, ip: str) -> int:
+    """An attempt in flight: pending until its password check settles it."""
+    cur = conn.execute(
+        "INSERT INTO login_failures (at, name, ip, pending) VALUES (?,?,?,1)", [at, name, ip]
+    )
+    # Only the last minutes matter; keep the table small.
     conn.execute(
         "DELETE FROM login_failures WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-1 hour')",
         [at],
     )
     return int(cur.lastrowid or 0)
+
+
+def settle_login_failure(conn: sqlite3.Connection, attempt_id: int) -> None:
+    conn.execute("UPDATE login_failures SET pending = 0 WHERE id = ?", [attempt_id])
 
 
 def start_session(

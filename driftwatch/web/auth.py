@@ -180,8 +180,8 @@ def login() -> Any:
     password = request.form.get("password", "")
     ip = request.remote_addr or "?"
     since = _iso(dt.datetime.now(dt.UTC) - WINDOW)
-    # Counted as a failure before the (slow) password check: parallel guesses cannot
-    # all pass the throttle before the first failure is written.
+    # Counted before the (slow) password check: parallel guesses cannot all pass the
+    # throttle before the first failure is written.
     attempt = store().reserve_login_attempt(name, ip, since, MAX_FAILURES)
     if attempt is None:
         return _throttled()
@@ -189,6 +189,7 @@ def login() -> Any:
     if row is None:
         spend_password_check(password)
     if row is None or not password_ok(row["password_hash"], password):
+        store().settle_login_failure(attempt)
         return render_template("login.html", next=target, error="Wrong user name or password."), 401
     _start_session(row, attempt, ip)
     store().audit(Actor(row["name"], ip), "login", row["name"])

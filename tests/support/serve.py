@@ -4,6 +4,7 @@ client with a cookie jar for it (login with the CSRF token, then GET and POST)."
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 WAIT_S = 20.0
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -70,6 +72,9 @@ class Answer:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+    def json_doc(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
