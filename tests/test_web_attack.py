@@ -194,6 +194,7 @@ def assert_refused(
             failures.append(f"{rule.rule}: the database changed")
     assert not failures, "\n".join(failures)
     assert tried >= 1
+    print(f"{tried} attempts refused, database unchanged")  # the figure in docs/reliability.md
     return tried
 
 

@@ -268,6 +268,8 @@ def test_secrets_are_never_in_pages_api_alerts_logs_or_the_database(estate: Esta
     ]
     found += [f"session key in {where}" for where, data in places.items() if key in data]
     assert not found, found
+    print(f"{len(secrets) + 1} secrets searched in {len(places)} places "
+          f"({len(pages)} answers, {len(files)} files): none found")  # fmt: skip
     # The searches could have found something: the findings and deliveries are there.
     assert b"environment.DB_PASSWORD" in pages["/api/v1/drifts?status=all"].body
     assert len(estate.hooks.requests) >= 2 and len(places) >= 40
@@ -322,6 +324,7 @@ def test_parallel_password_guesses_stop_at_the_limit(
         for th in threads:
             th.join(timeout=60)
         assert sum(statuses.values()) == 30
+        print(f"30 parallel guesses: {dict(statuses)}")
         assert statuses[401] <= 5 and statuses[429] >= 25, statuses
         assert Client(server.port).login("olga", ADMIN_PASSWORD).status == 429
     finally:
