@@ -615,6 +615,11 @@ def header_problems(resp: Any) -> list[str]:
         problems.append("X-Frame-Options")
     if resp.headers.get("Referrer-Policy") not in SAFE_REFERRER:
         problems.append("Referrer-Policy")
+    path = resp.request.path if hasattr(resp, "request") else "/"
+    if not path.startswith("/static/") and "no-store" not in resp.headers.get("Cache-Control", ""):
+        problems.append("Cache-Control")
+    if b"Traceback" in resp.get_data() or b"boom" in resp.get_data():
+        problems.append("internal details in the answer")
     if resp.mimetype == "text/html":
         html = text(resp)
         if any("src=" not in attrs for attrs in _SCRIPT_TAG.findall(html)):
@@ -679,18 +684,23 @@ def test_the_header_check_catches_a_weak_policy() -> None:
         "X-Content-Type-Options",
         "X-Frame-Options",
         "Referrer-Policy",
+        "Cache-Control",
         "inline <script>",
         "inline event handler or javascript: URL",
     }
 
 
-def test_failures_rows_are_times_not_passwords(app: Flask, cfg: Config) -> None:
-    """A mistyped password is often another user's real one: failures keep the name,
-    the address and the time only."""
+def test_a_password_typed_as_the_user_name_is_not_stored(app: Flask, cfg: Config) -> None:
+    """People type passwords into the name field: the throttle keeps only the name's
+    hash, the address and the time (before the fix the name was stored as typed)."""
     client = app.test_client()
-    login(client, "vic", "Hunter2-typo-password")
+    typed = "Hunter2-someones-real-password"
+    assert login(client, typed, "whatever whatever").status_code == 401
+    assert login(client, "vic", typed).status_code == 401
+    raw = b"".join(p.read_bytes() for p in cfg.storage.path.parent.iterdir() if p.is_file())
+    assert typed.encode() not in raw
     con = sqlite3.connect(cfg.storage.path)
-    rows = con.execute("SELECT * FROM login_failures").fetchall()
+    rows = con.execute("SELECT at, name, ip FROM login_failures").fetchall()
     con.close()
-    assert rows and "Hunter2" not in repr(rows)
-    assert dt.datetime.strptime(rows[0][1], "%Y-%m-%dT%H:%M:%SZ")
+    assert len(rows) == 2 and all(len(name) == 64 for _, name, _ in rows)
+    assert dt.datetime.strptime(rows[0][0], "%Y-%m-%dT%H:%M:%SZ")

@@ -294,11 +294,10 @@ def session_secret_of(estate: Estate, cookie: str) -> str:
     return secret
 
 
-def test_parallel_password_guesses_stop_at_the_limit(
-    tmp_path: Path,
-) -> None:
-    """30 guesses sent at once: before the fix 19 of them had their password checked
-    (the failures were written only after the slow hash); now at most 5 are."""
+def test_parallel_password_guesses_stop_at_the_limit(tmp_path: Path) -> None:
+    """30 guesses sent at once: before the fix 20 of them had their password checked
+    (the failures were written only after the slow hash); now at most 5 are. A forged
+    X-Forwarded-For does not get round the address's limit."""
     cfg = tmp_path / "driftwatch.toml"
     cfg.write_text(f'[git]\nurl = "{tmp_path}"\n[storage]\npath = "state/dw.db"\n')
     added = cli(cfg, ADMIN_PASSWORD + "\n", "user", "add", "olga", "--role", "operator")
@@ -327,6 +326,9 @@ def test_parallel_password_guesses_stop_at_the_limit(
         print(f"30 parallel guesses: {dict(statuses)}")
         assert statuses[401] <= 5 and statuses[429] >= 25, statuses
         assert Client(server.port).login("olga", ADMIN_PASSWORD).status == 429
+        # Without --trusted-proxy a forged X-Forwarded-For is no new address.
+        spoofed = Client(server.port, {"X-Forwarded-For": "10.1.2.3"})
+        assert spoofed.login("someone-else", "guess guess guess").status == 429
     finally:
         server.stop()
 

@@ -40,6 +40,7 @@ from driftwatch.users import (
     OPERATE,
     READ,
     VIEWER,
+    login_key,
     password_ok,
     role_at_least,
     spend_password_check,
@@ -182,7 +183,7 @@ def login() -> Any:
     since = _iso(dt.datetime.now(dt.UTC) - WINDOW)
     # Counted before the (slow) password check: parallel guesses cannot all pass the
     # throttle before the first failure is written.
-    attempt = store().reserve_login_attempt(name, ip, since, MAX_FAILURES)
+    attempt = store().reserve_login_attempt(login_key(name), ip, since, MAX_FAILURES)
     if attempt is None:
         return _throttled()
     row = user_sql.user_by_name(store().conn, name) if name else None
