@@ -704,3 +704,19 @@ def test_a_password_typed_as_the_user_name_is_not_stored(app: Flask, cfg: Config
     con.close()
     assert len(rows) == 2 and all(len(name) == 64 for _, name, _ in rows)
     assert dt.datetime.strptime(rows[0][0], "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_static_files_do_not_escape_their_folder(app: Flask) -> None:
+    client = logged_in(app, "vic")
+    for path in (
+        "/static/../pyproject.toml",
+        "/static/%2e%2e/pyproject.toml",
+        "/static/..%2fpyproject.toml",
+        "/static/..%5cpyproject.toml",
+        "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/static//etc/passwd",  # merged slashes: a redirect to /static/etc/passwd, a 404
+    ):
+        resp = client.get(path, follow_redirects=True)
+        assert resp.status_code == 404, (path, resp.status_code)
+        assert b"[project]" not in resp.data and b"root:" not in resp.data, path
+        assert all(urlsplit(r.location).netloc in ("", "localhost") for r in resp.history)

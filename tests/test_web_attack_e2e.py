@@ -354,6 +354,21 @@ def test_pages_answer_under_load_while_scans_run(estate: Estate) -> None:
     assert "Traceback" not in log and "internal error" not in log, log[-3000:]
 
 
+def test_paths_that_look_like_another_host_stay_on_this_one(estate: Estate) -> None:
+    """Over real HTTP (the test client reads `//host` as a host): a path starting with
+    two slashes is a 404, and merged-slash redirects keep this host."""
+    here = f"127.0.0.1:{estate.server.port}"
+    for path in ("//evil.example", "//evil.example/", "///evil.example/login",
+                 "//evil.example/%2e%2e", "/\\evil.example", "/drifts//evil.example",
+                 "/static//evil.example"):  # fmt: skip
+        answer = Client(estate.server.port).get(path)
+        location = answer.headers.get("location")
+        assert answer.status in (302, 308, 404), (path, answer.status)
+        if location:
+            target = urllib.parse.urlsplit(location)
+            assert target.netloc in ("", here) and not target.path.startswith("//"), location
+
+
 def wait_for_requested_scans(estate: Estate, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
