@@ -87,50 +87,35 @@ def test_missing_and_unmanaged(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> 
     assert run.doc["summary"]["in_sync"] == 2
 
 
-def test_many_declared_roles_are_read_in_one_batch(
-    aws: Aws, repo: ManifestRepo, tmp_path: Path
-) -> None:
+def test_many_declared_roles_are_read_in_one_batch(aws: Aws, repo: ManifestRepo,
+                                                    tmp_path: Path) -> None:
     """GetAccountAuthorizationDetails replaces 4 calls per role once it is cheaper."""
     iam = aws.client("iam")
     for i in range(10):
-        iam.create_role(
-            RoleName=f"r{i}", AssumeRolePolicyDocument="{}", Tags=[{"Key": "n", "Value": str(i)}]
-        )
-    repo.declare(
-        *(
-            {
-                "type": "aws_iam_role",
-                "id": f"r{i}",
-                "spec": {
-                    "tags": {"n": str(i if i else 99)},
-                    "managed_policy_arns": [],
-                    "inline_policies": {},
-                },
-            }
-            for i in range(10)
-        )
-    )
+        iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument="{}",
+                        Tags=[{"Key": "n", "Value": str(i)}])
+    repo.declare(*({"type": "aws_iam_role", "id": f"r{i}",
+                    "spec": {"tags": {"n": str(i if i else 99)}, "managed_policy_arns": [],
+                             "inline_policies": {}}} for i in range(10)))
     extra = '[scan]\ntypes = ["aws_iam_role"]\n'
     run = scan(write_config(tmp_path, aws.url, repo.path, extra=extra))
     assert run.doc["scan"]["api_calls"] == 2  # ListRoles + one authorization-details page
     assert run.drift("aws_iam_role", "r0")["changes"] == [
-        {"path": "tags.n", "declared": "99", "live": "0"}
-    ]
+        {"path": "tags.n", "declared": "99", "live": "0"}]
     assert run.doc["summary"]["in_sync"] == 9
 
 
-def test_batch_denied_falls_back_to_per_role_reads(
-    aws: Aws, repo: ManifestRepo, tmp_path: Path
-) -> None:
+def test_batch_denied_falls_back_to_per_role_reads(aws: Aws, repo: ManifestRepo,
+                                                   tmp_path: Path) -> None:
     from support.faultproxy import Fault, FaultProxy
 
     iam = aws.client("iam")
     for i in range(4):
         iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument="{}")
-    repo.declare(*({"type": "aws_iam_role", "id": f"r{i}", "spec": {"tags": {}}} for i in range(4)))
-    proxy = FaultProxy(
-        aws.url, [Fault("deny", service="iam", action="GetAccountAuthorizationDetails")]
-    ).start()
+    repo.declare(*({"type": "aws_iam_role", "id": f"r{i}", "spec": {"tags": {}}}
+                   for i in range(4)))
+    proxy = FaultProxy(aws.url, [Fault("deny", service="iam",
+                                       action="GetAccountAuthorizationDetails")]).start()
     try:
         extra = '[scan]\ntypes = ["aws_iam_role"]\n'
         run = scan(write_config(tmp_path, proxy.url, repo.path, extra=extra))

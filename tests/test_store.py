@@ -343,3 +343,4 @@ def test_a_new_severity_reaches_an_unchanged_drift(tmp_path: Path) -> None:
     assert [d.transition for d in plan.found] == ["unchanged"]
     [row] = store.drifts()
     assert (row["severity"], row["last_seen"]) == ("critical", "2026-01-01T01:00:00Z")
+

@@ -78,6 +78,8 @@ def admin(app: Flask) -> FlaskClient:
     return logged_in(app, "ada")
 
 
+
+
 # --- every route declares its role ---------------------------------------------------------
 
 PAGES = ("/", "/drifts", "/resources", "/scans", "/api/v1/summary", "/api/v1/drifts", "/metrics")

@@ -102,6 +102,8 @@ def admin(app: Flask) -> FlaskClient:
     return logged_in(app, "ada")
 
 
+
+
 def rids(html: str) -> list[str]:
     return re.findall(r'class="rid">([^<]+)<', html)
 
