@@ -70,12 +70,24 @@ def cfg(tmp_path: Path) -> Config:
             "alerts": {
                 "channels": [{"name": "pager", "type": "webhook", "url": "https://h.example/a"}]
             },
+            "remediation": {"enabled": True},
         },
         tmp_path / "driftwatch.toml",
     )
     store = Store(cfg.storage.path)
     persist(store, [modified("logs"), modified("data")], now_iso())
     store.request_scan("olga")
+    store.create_remediation(
+        Actor("ada"),
+        fingerprint=modified("logs").fingerprint,
+        resource_key="default/us-east-1/aws_s3_bucket/logs",
+        mode="revert",
+        options=[],
+        plan={"summary": "1 API call(s) fixing tags.team", "calls": []},
+        plan_hash="x",
+        live_hash="y",
+        expires_at=now_iso(dt.timedelta(hours=1)),
+    )
     store.close()
     for role, name in USERS.items():
         add_user(cfg, name, role)
@@ -126,6 +138,7 @@ def sample_values(cfg: Config) -> dict[str, Any]:
             "fp": fp[0],
             "scan_id": con.execute("SELECT max(id) FROM scans").fetchone()[0],
             "request_id": con.execute("SELECT max(id) FROM scan_requests").fetchone()[0],
+            "rid": con.execute("SELECT max(id) FROM remediations").fetchone()[0],
             "token_id": con.execute("SELECT max(id) FROM api_tokens").fetchone()[0],
             "key": "default/us-east-1/aws_s3_bucket/logs",
             "name": "pager",
@@ -158,9 +171,10 @@ def send(client: FlaskClient, rule: Rule, url: str, csrf: str | None, **headers:
         if is_api(rule):
             if csrf is not None:
                 headers = {**headers, "X-CSRFToken": csrf}
-            answers.append(client.open(url, method=method, json={"reason": "x"}, headers=headers))
+            body = {"reason": "x", "mode": "revert"}
+            answers.append(client.open(url, method=method, json=body, headers=headers))
         else:
-            form = {"reason": "x", "user": "vic", "scope": "read", "name": "t"}
+            form = {"reason": "x", "user": "vic", "scope": "read", "name": "t", "mode": "revert"}
             if rule.endpoint == "auth.login":
                 form = {"username": "vic", "password": PASSWORD}
             if csrf is not None:
