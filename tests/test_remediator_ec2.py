@@ -21,8 +21,8 @@ def ami(moto_server: MotoServer) -> str:
     return Aws(moto_server.url).ami()
 
 
-def _instance(aws: Aws, name: str, ami: str) -> tuple[str, dict[str, Any]]:
-    """A running t3.micro with two of three groups and two tags; the spec that matches it."""
+def _instance(aws: Aws, name: str, ami: str) -> tuple[str, dict[str, Any], str]:
+    """A running t3.micro with two groups and two tags; the spec that matches it; a third group."""
     ec2 = aws.client("ec2")
     sgs = [
         ec2.create_security_group(GroupName=f"{name}-{i}", Description="x")["GroupId"]
@@ -45,9 +45,8 @@ def _instance(aws: Aws, name: str, ami: str) -> tuple[str, dict[str, Any]]:
         "instance_type": "t3.micro",
         "vpc_security_group_ids": [sgs[1], sgs[0]],
         "tags": {"Name": name, "env": "prod"},
-        "spare_group": sgs[2],
     }
-    return iid, spec
+    return iid, spec, sgs[2]
 
 
 def _rule(proto: str, lo: int, hi: int, desc: str | None = None, **source: list[str]) -> Any:
@@ -175,6 +174,31 @@ def test_sg_tags_set_and_delete_only_drifted_keys() -> None:
         "delete_tags",
         {"Resources": [GID], "Tags": [{"Key": "owner"}]},
     )
+
+
+def test_sg_tags_declared_empty_remove_every_tag_but_aws_ones() -> None:
+    target = _sg(
+        {"tags": {}},
+        {"tags": [{"Key": "team", "Value": "api"}, {"Key": "aws:autoscaling:groupName",
+                                                    "Value": "g"}]},
+    )  # fmt: skip
+    [delete] = plan(target).calls
+    assert delete.params == {"Resources": [GID], "Tags": [{"Key": "team"}]}
+
+
+def test_rules_declared_empty_revoke_every_rule() -> None:
+    target = _sg(
+        {"egress": []},
+        {"egress": [_rule("-1", 0, 0, cidr_blocks=["0.0.0.0/0"]),
+                    _rule("tcp", 443, 443, ipv6_cidr_blocks=["::/0"])]},
+    )  # fmt: skip
+    assert target.paths("egress") == ("egress",)  # the attribute changed as a whole
+    [revoke] = plan(target).calls
+    assert revoke.fixes == ("egress",)
+    assert revoke.params["IpPermissions"] == [
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+    ]
 
 
 def test_sg_description_and_vpc_are_refused_with_why() -> None:
@@ -340,12 +364,11 @@ def test_sg_delete_unmanaged_on_moto(aws: Aws) -> None:
 
 
 def test_instance_round_trip_tags_and_groups(aws: Aws, ami: str) -> None:
-    iid, spec = _instance(aws, "rt-app", ami)
+    iid, spec, spare = _instance(aws, "rt-app", ami)
     ec2 = aws.client("ec2")
     ec2.create_tags(Resources=[iid], Tags=[{"Key": "env", "Value": "dev"}])
     ec2.create_tags(Resources=[iid], Tags=[{"Key": "owner", "Value": "bob"}])
-    ec2.modify_instance_attribute(InstanceId=iid, Groups=[spec["spare_group"]])
-    spec = {k: spec[k] for k in ("tags", "vpc_security_group_ids")}
+    ec2.modify_instance_attribute(InstanceId=iid, Groups=[spare])
     out = revert(aws, "aws_instance", "rt-app", spec)
     assert [c.operation for c in out.calls] == [
         "create_tags",
@@ -357,13 +380,13 @@ def test_instance_round_trip_tags_and_groups(aws: Aws, ami: str) -> None:
 def test_instance_monitoring_planned_from_a_real_read(aws: Aws, ami: str) -> None:
     # moto 5.2 implements neither MonitorInstances nor UnmonitorInstances (it raises
     # NotImplementedError): the plan is checked from a real read, not executed.
-    iid, _ = _instance(aws, "rt-mon", ami)
+    iid, _, _ = _instance(aws, "rt-mon", ami)
     [call] = plan(read_target(aws, "aws_instance", iid, {"monitoring": True})).calls
     assert (call.operation, call.params) == ("monitor_instances", {"InstanceIds": [iid]})
 
 
 def test_instance_type_round_trip_stop_change_start(aws: Aws, ami: str) -> None:
-    iid, _ = _instance(aws, "rt-type", ami)
+    iid, _, _ = _instance(aws, "rt-type", ami)
     ec2 = aws.client("ec2")
     ec2.stop_instances(InstanceIds=[iid])
     ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.large"})
@@ -381,7 +404,7 @@ def test_instance_type_round_trip_stop_change_start(aws: Aws, ami: str) -> None:
 
 
 def test_instance_type_round_trip_when_stopped(aws: Aws, ami: str) -> None:
-    iid, _ = _instance(aws, "rt-stopped", ami)
+    iid, _, _ = _instance(aws, "rt-stopped", ami)
     ec2 = aws.client("ec2")
     ec2.stop_instances(InstanceIds=[iid])
     ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.large"})
@@ -391,7 +414,7 @@ def test_instance_type_round_trip_when_stopped(aws: Aws, ami: str) -> None:
 
 
 def test_instance_launch_attributes_refused_on_a_real_read(aws: Aws, ami: str) -> None:
-    iid, _ = _instance(aws, "rt-launch", ami)
+    iid, _, _ = _instance(aws, "rt-launch", ami)
     spec = {"ami": "ami-00000000000000000", "subnet_id": "subnet-00000000000000000"}
     out = plan(read_target(aws, "aws_instance", iid, spec))
     assert out.calls == [] and [r.path for r in out.not_revertible] == ["ami", "subnet_id"]
