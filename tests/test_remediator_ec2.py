@@ -7,7 +7,18 @@ from typing import Any
 import pytest
 from support import seed
 from support.env import Aws
-from support.revert import execute, plan, pure_target, read_live, read_target, revert
+from support.revert import (
+    checked,
+    declared,
+    execute,
+    plan,
+    pure_target,
+    read_live,
+    read_target,
+    replayed,
+    revert,
+    target_of,
+)
 
 from driftwatch.motoserver import MotoServer
 from driftwatch.registry import remediators
@@ -211,7 +222,7 @@ def test_sg_description_and_vpc_are_refused_with_why() -> None:
 
 def test_sg_delete_plans_one_call_and_refuses_the_default_group() -> None:
     remediator = remediators.get("aws_security_group")()
-    [call] = remediator.delete(_sg({}, {}).live).calls
+    [call] = checked(remediator.delete(_sg({}, {}).live)).calls
     assert (call.operation, call.params, call.fixes) == (
         "delete_security_group",
         {"GroupId": GID},
@@ -418,3 +429,38 @@ def test_instance_launch_attributes_refused_on_a_real_read(aws: Aws, ami: str) -
     spec = {"ami": "ami-00000000000000000", "subnet_id": "subnet-00000000000000000"}
     out = plan(read_target(aws, "aws_instance", iid, spec))
     assert out.calls == [] and [r.path for r in out.not_revertible] == ["ami", "subnet_id"]
+
+
+# --- recorded real-AWS shapes (tests/fixtures/real_aws) ------------------------------------
+
+
+def test_rules_as_real_aws_returns_them_are_revoked_without_the_ports_it_ignores() -> None:
+    live = replayed("aws_security_group", "ingress", "ec2/describe_security_groups_portless.json")
+    spec = {
+        "ingress": [{"protocol": "udp", "from_port": 4500, "to_port": 4500,
+                     "cidr_blocks": ["203.0.113.0/24"]}],
+        "egress": [{"protocol": "-1", "cidr_blocks": ["0.0.0.0/0"]}],
+    }  # fmt: skip
+    [revoke] = plan(target_of(declared("aws_security_group", "vpn", spec), live)).calls
+    vpn, gid = [{"CidrIp": "203.0.113.0/24"}], live.id
+    assert revoke.params["IpPermissions"] == [
+        {"IpProtocol": "47", "UserIdGroupPairs": [{"GroupId": gid}]},
+        {"IpProtocol": "50", "IpRanges": vpn},
+        {"IpProtocol": "51", "IpRanges": vpn},
+        {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1,
+         "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+        {"IpProtocol": "icmpv6", "FromPort": 128, "ToPort": 0,
+         "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+        {"IpProtocol": "tcp", "FromPort": 500, "ToPort": 500,
+         "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("rtype", ["aws_security_group", "aws_instance"])
+def test_real_aws_reserved_tags_are_never_in_a_plan(rtype: str) -> None:
+    live = replayed(rtype, "tags", f"tags/{rtype}.json")
+    assert any(t["Key"].startswith("aws:") for t in live.attrs["tags"])
+    out = plan(target_of(declared(rtype, live.id, {"tags": {}}), live))
+    [delete] = out.calls
+    assert delete.operation == "delete_tags"
+    assert [t["Key"] for t in delete.params["Tags"]] == ["cost-center", "team"]

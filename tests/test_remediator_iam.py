@@ -9,7 +9,18 @@ import botocore.exceptions as bex
 import pytest
 from support import seed, seed_iam
 from support.env import Aws
-from support.revert import execute, plan, pure_target, read_live, read_target, revert
+from support.revert import (
+    checked,
+    declared,
+    execute,
+    plan,
+    pure_target,
+    read_live,
+    read_target,
+    replayed,
+    revert,
+    target_of,
+)
 
 from driftwatch.aws import GLOBAL_API_REGION
 from driftwatch.registry import remediators
@@ -145,7 +156,7 @@ def test_role_delete_empties_the_role_first() -> None:
         managed_policy_arns=[ARN + "a"], inline_policies={"q": _doc("sqs:*")},
         instance_profiles=["app-profile"],
     )  # fmt: skip
-    out = remediator.delete(live)
+    out = checked(remediator.delete(live))
     assert [c.operation for c in out.calls] == [
         "remove_role_from_instance_profile",
         "detach_role_policy",
@@ -290,7 +301,7 @@ def test_role_delete_unmanaged_on_moto(aws: Aws) -> None:
     iam.add_role_to_instance_profile(InstanceProfileName="stray-profile", RoleName="stray")
     remediator = remediators.get("aws_iam_role")()
     live = read_live(aws, "aws_iam_role", "stray", remediator.delete_reads)
-    out = remediator.delete(live)
+    out = checked(remediator.delete(live))
     assert [c.operation for c in out.calls] == [
         "remove_role_from_instance_profile",
         "detach_role_policy",
@@ -362,3 +373,18 @@ def test_user_path_round_trip(aws: Aws) -> None:
     aws.client("iam").update_user(UserName="rt-path", NewPath="/")
     out = revert(aws, "aws_iam_user", "rt-path", {"path": "/people/"})
     assert [c.operation for c in out.calls] == ["update_user"]
+
+
+# --- recorded real-AWS shapes (tests/fixtures/real_aws) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rtype,untag", [("aws_iam_role", "untag_role"), ("aws_iam_policy", "untag_policy"),
+                    ("aws_iam_user", "untag_user")],
+)  # fmt: skip
+def test_real_aws_reserved_tags_are_never_in_a_plan(rtype: str, untag: str) -> None:
+    live = replayed(rtype, "tags", f"tags/{rtype}.json")
+    assert any(t["Key"].startswith("aws:") for t in live.attrs["tags"])
+    live.listed.setdefault("arn", ARN + live.id)
+    [call] = plan(target_of(declared(rtype, live.id, {"tags": {}}), live)).calls
+    assert (call.operation, call.params["TagKeys"]) == (untag, ["cost-center", "team"])

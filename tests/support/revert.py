@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
+import boto3
+from botocore.validate import validate_parameters
+
 from driftwatch.aws import GLOBAL_API_REGION
-from driftwatch.collectors.base import Collector
+from driftwatch.collectors.base import LISTED, Collector
 from driftwatch.diff import diff_resource
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, LiveResource, Scope
 from driftwatch.registry import collectors, remediators
 from driftwatch.remediators.base import RevertPlan, Target
 from driftwatch.schema import SECRET_KEY
+from support import real_aws
 from support.env import REGION, Aws
 
 ACCOUNT = "123456789012"
@@ -71,6 +76,21 @@ def read_live(aws: Aws, rtype: str, rid: str, sources: tuple[str, ...] = ()) -> 
     return live
 
 
+def replayed(rtype: str, attr: str, fixture: str) -> LiveResource:
+    """A resource read from a recorded real-AWS fixture as a scan reads `attr`."""
+    collector = collectors.get(rtype)()
+    source = collector.attributes[attr].source
+    region = GLOBAL_REGION if collector.is_global else REGION
+    with real_aws.replay(collector.service, fixture) as client:
+        if source == LISTED:
+            [live] = collector.list_resources(client, Scope(ACCOUNT, region, rtype))
+            return live
+        known = real_aws.load(fixture)["_live"]
+        live = LiveResource(rtype, known["id"], ACCOUNT, region, listed=known.get("listed", {}))
+        live.attrs.update(collector.read(source, client, live))
+    return live
+
+
 def read_target(
     aws: Aws, rtype: str, rid: str, spec: dict[str, Any], ignore: tuple[str, ...] = ()
 ) -> Target:
@@ -81,7 +101,27 @@ def read_target(
 
 
 def plan(target: Target, *options: str) -> RevertPlan:
-    return remediators.get(target.declared.type)().plan(target, frozenset(options))
+    """The remediator's plan, every call checked against botocore's model of its API."""
+    return checked(remediators.get(target.declared.type)().plan(target, frozenset(options)))
+
+
+def checked(revert: RevertPlan) -> RevertPlan:
+    """Fail unless every call names a real operation (and waiter) and valid parameters."""
+    for call in revert.calls:
+        meta = _model_client(call.service).meta
+        api = meta.method_to_api_mapping.get(call.operation)
+        assert api, f"{call.service} has no operation {call.operation}"
+        validate_parameters(call.params, meta.service_model.operation_model(api).input_shape)
+        if call.waiter:
+            assert call.waiter in _model_client(call.service).waiter_names, call.waiter
+    return revert
+
+
+@functools.cache
+def _model_client(service: str) -> Any:
+    return boto3.client(
+        service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 def execute(aws: Aws, revert: RevertPlan) -> list[str]:
