@@ -38,7 +38,8 @@ class IamRoleRemediator(Remediator):
     """Every declared role attribute changes in place except its path."""
 
     type = "aws_iam_role"
-    # Grant before revoking: the role never holds less than either end of the revert.
+    # Within managed and inline policies, what is missing is granted before what is extra
+    # is taken away: the role never holds less than both ends of the revert allow.
     order = (
         "assume_role_policy",
         "description",
