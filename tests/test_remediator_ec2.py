@@ -133,6 +133,18 @@ def test_rules_authorize_missing_then_update_descriptions_then_revoke_extra() ->
     assert out.not_revertible == []
 
 
+def test_a_description_declared_away_is_cleared_with_an_empty_one() -> None:
+    target = _sg(
+        {"ingress": [{"protocol": "tcp", "from_port": 22, "to_port": 22, "self": True}]},
+        {"ingress": [_rule("tcp", 22, 22, "ssh", security_groups=[GID])]},
+    )
+    [describe] = plan(target).calls
+    assert describe.params["IpPermissions"] == [
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "UserIdGroupPairs": [{"GroupId": GID, "Description": ""}]}
+    ]  # fmt: skip
+
+
 def test_self_rules_name_the_group_itself_and_egress_uses_egress_calls() -> None:
     target = _sg(
         {"egress": [{"protocol": "udp", "from_port": 53, "to_port": 53, "self": True}]},
@@ -339,6 +351,13 @@ def test_sg_round_trip_revokes_authorizes_redescribes_and_retags(aws: Aws) -> No
              "IpRanges": [{"CidrIp": "192.168.0.0/16", "Description": "home"}]}
         ],
     )  # fmt: skip
+    ec2.update_security_group_rule_descriptions_egress(
+        GroupId=gid,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "IpRanges": [{"CidrIp": "10.1.0.0/16", "Description": "declared without"}]}
+        ],
+    )  # fmt: skip
     ec2.authorize_security_group_egress(
         GroupId=gid, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
     )
@@ -351,6 +370,7 @@ def test_sg_round_trip_revokes_authorizes_redescribes_and_retags(aws: Aws) -> No
         "authorize_security_group_ingress",
         "update_security_group_rule_descriptions_ingress",
         "revoke_security_group_ingress",
+        "update_security_group_rule_descriptions_egress",
         "revoke_security_group_egress",
         "create_tags",
         "delete_tags",

@@ -69,7 +69,7 @@ def _rules(attr: str, target: Target, out: RevertPlan) -> None:
     """Authorize what is missing first, so declared traffic is never cut off, then revoke."""
     gid, diff, have = target.live.id, map_diff(target, attr), target.have.get(attr) or {}
     if diff.add:
-        perms = [_permission(rule, gid) for rule in diff.add.values()]
+        perms = [_permission(rule, gid, _described(rule)) for rule in diff.add.values()]
         out.add(
             Call(
                 "ec2",
@@ -79,7 +79,12 @@ def _rules(attr: str, target: Target, out: RevertPlan) -> None:
             )
         )
     if diff.change:
-        perms = [_permission(rule, gid) for rule in diff.change.values()]
+        # Description "" clears one. AWS also clears it when Description is left out, but
+        # moto then keeps the old one; an empty description compares as none.
+        perms = [
+            _permission(rule, gid, {"Description": rule["description"] or ""})
+            for rule in diff.change.values()
+        ]
         out.add(
             Call(
                 "ec2",
@@ -90,7 +95,7 @@ def _rules(attr: str, target: Target, out: RevertPlan) -> None:
             )
         )
     if diff.remove:
-        perms = [_permission(have[key], gid, described=False) for key in diff.remove]
+        perms = [_permission(have[key], gid, {}) for key in diff.remove]
         out.add(
             Call(
                 "ec2",
@@ -101,12 +106,18 @@ def _rules(attr: str, target: Target, out: RevertPlan) -> None:
         )
 
 
-def _permission(rule: dict[str, Any], gid: str, described: bool = True) -> dict[str, Any]:
-    """One canonical (exploded) rule → one AWS IpPermission with a single source."""
+def _described(rule: dict[str, Any]) -> dict[str, str]:
+    return {"Description": rule["description"]} if rule["description"] else {}
+
+
+def _permission(rule: dict[str, Any], gid: str, extra: dict[str, str]) -> dict[str, Any]:
+    """One canonical (exploded) rule → one AWS IpPermission with a single source.
+
+    `extra` goes beside the source: its description, or nothing (revokes match without).
+    """
     perm: dict[str, Any] = {"IpProtocol": rule["protocol"]}
     if rule["protocol"] in PORTED_PROTOCOLS:
         perm["FromPort"], perm["ToPort"] = rule["from_port"], rule["to_port"]
-    extra = {"Description": rule["description"]} if described and rule["description"] else {}
     if rule.get("self"):
         perm["UserIdGroupPairs"] = [{"GroupId": gid, **extra}]
         return perm
