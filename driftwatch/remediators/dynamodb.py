@@ -93,7 +93,18 @@ def _on_demand(target: Target, drifted: list[str], fixes: tuple[str, ...], out: 
                 "capacity: declare 0, or billing_mode PROVISIONED",
             )
         return
-    # On-demand tables report 0 units, so declared zeros are fixed by the same switch.
+    # On-demand tables report 0 units, so declared zeros are fixed by the same switch;
+    # other declared units contradict the declared mode and can never match.
+    contradicting = [
+        a for a in drifted if a != "billing_mode" and target.want.get(a) not in (0, None)
+    ]
+    for attr in contradicting:
+        out.refuse(
+            attr,
+            f"{attr} is declared {target.want[attr]} but billing_mode PAY_PER_REQUEST has "
+            "no provisioned capacity (AWS reports 0): declare 0",
+        )
+    fixes = tuple(p for a in drifted if a not in contradicting for p in target.paths(a))
     out.add(
         Call(
             "dynamodb",
