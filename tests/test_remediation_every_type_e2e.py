@@ -33,26 +33,13 @@ def _last_two(result: tuple[Any, ...]) -> tuple[Spec, Spec]:
     return result[-2], result[-1]
 
 
-def _without(attr: str, specs: tuple[Spec, Spec]) -> tuple[Spec, Spec]:
-    """Leave out an attribute moto cannot revert (each is reverted alone elsewhere)."""
-    declared, drifted = ({k: v for k, v in spec.items() if k != attr} for spec in specs)
-    return declared, drifted
-
-
 SEEDERS: dict[str, tuple[str, Callable[[Aws], tuple[Spec, Spec]]]] = {
     "aws_s3_bucket": ("acme-logs", lambda aws: seed.bucket(aws, "acme-logs")),
     "aws_security_group": ("web", lambda aws: _last_two(seed.security_group(aws, "web"))),
     "aws_iam_role": ("app", lambda aws: seed.role(aws, "app")),
-    # moto implements neither MonitorInstances nor UnmonitorInstances (planned-only
-    # tests in test_remediator_ec2.py).
-    "aws_instance": (
-        "api-1",
-        lambda aws: _without("monitoring", _last_two(seed.instance(aws, "api-1"))),
-    ),
+    "aws_instance": ("api-1", lambda aws: _last_two(seed.instance(aws, "api-1"))),
     "aws_iam_policy": ("deploy", lambda aws: seed_iam.policy(aws, "deploy")),
-    # moto keys a user's tags by its ARN, which holds the path: moving the user drops
-    # its tags there, not on AWS (the path's own round trip is in test_remediator_iam.py).
-    "aws_iam_user": ("alice", lambda aws: _without("path", seed_iam.user(aws, "alice"))),
+    "aws_iam_user": ("alice", lambda aws: seed_iam.user(aws, "alice")),
     "aws_lambda_function": ("api", lambda aws: seed_lambda.function(aws, "api")),
     "aws_dynamodb_table": ("orders", lambda aws: seed_dynamodb.table(aws, "orders")),
     "aws_sqs_queue": ("jobs", lambda aws: seed_sqs.queue(aws, "jobs")),
@@ -64,8 +51,15 @@ SEEDERS: dict[str, tuple[str, Callable[[Aws], tuple[Spec, Spec]]]] = {
 
 # Attributes moto cannot change (the planner is tested on them as data in the type's
 # tests/test_remediator_<module>.py): moto 5.2.5 answers HTTP 500 to
-# logs:AssociateKmsKey and logs:DisassociateKmsKey.
-MOTO_GAPS = {"aws_cloudwatch_log_group": ("kms_key_id",)}
+# logs:AssociateKmsKey and logs:DisassociateKmsKey; it implements neither
+# ec2:MonitorInstances nor ec2:UnmonitorInstances; and it keys a user's tags by its ARN,
+# which holds the path, so moving the user drops its tags there, not on AWS (the path
+# is reverted alone in test_remediator_iam.py).
+MOTO_GAPS = {
+    "aws_cloudwatch_log_group": ("kms_key_id",),
+    "aws_instance": ("monitoring",),
+    "aws_iam_user": ("path",),
+}
 
 ENABLED = """
 [scan]
