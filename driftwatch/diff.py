@@ -55,7 +55,10 @@ def compare(declared: dict[str, Any], live: dict[str, Any], ignored: Ignored) ->
 def _deep_changes(name: str, want: Any, have: Any) -> list[Change]:
     if not (isinstance(want, dict) and isinstance(have, dict)):
         return [Change(name, want, have)]
-    tree = DeepDiff(want, have, view="tree", verbose_level=2)
+    # threshold_to_diff_deeper=0: never report a whole mapping because most of its keys
+    # differ (DeepDiff's default above 33%, and always against an empty one): one path
+    # per key, so an ignore rule on one key applies and a revert touches only that key.
+    tree = DeepDiff(want, have, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     paths: dict[tuple[Any, ...], None] = {}
     for reports in tree.values():
         for report in reports:

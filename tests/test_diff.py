@@ -165,3 +165,18 @@ def test_config_rules_are_credited_with_the_paths_they_hid() -> None:
         Hidden(0, Kind.MODIFIED, "test_box", "box", "a", "r", "tags.LastPatched"),
         Hidden(1, Kind.MODIFIED, "test_box", "box", "a", "r", "tags.LastPatched"),
     ]  # the manifest's own `ignore` glob hid tags.Cost, and is no config rule
+
+
+def test_every_key_is_its_own_change_even_when_most_differ() -> None:
+    """DeepDiff reports a whole mapping when most keys differ (or one side is empty);
+    an ignore rule on one key must still apply to it alone."""
+    from driftwatch.diff import compare
+
+    live = {"a": "1", "b": "2", "c": "3"}
+    assert [c.path for c in compare({"tags": {}}, {"tags": live}, lambda p: False)] == [
+        "tags.a",
+        "tags.b",
+        "tags.c",
+    ]
+    kept = compare({"tags": {"x": "9"}}, {"tags": live}, lambda p: p == "tags.b")
+    assert [c.path for c in kept] == ["tags.a", "tags.c", "tags.x"]
