@@ -376,6 +376,11 @@ def _text(description: str | None) -> str:
     return "none" if description is None else repr(description)
 
 
+def rule_entries(rules: Any, self_id: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(rule index, canonical key, atomic rule) for every source of every declared rule."""
+    return _entries(rules, self_id)
+
+
 def _entries(rules: Any, self_id: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """(rule index, key, atomic rule) for every source of every rule."""
     for i, rule in enumerate(rules):
