@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 import pytest
+from support.receiver import receiver
 
 from driftwatch.config import Pipeline
 from driftwatch.errors import RemediationRefused
 from driftwatch.remediation.pipeline import TAIL_BYTES, plan_pipeline, run_pipeline
-from tests.support.receiver import receiver
 
 SECRET = "pipeline-hmac-secret-42"
 DRIFT: dict[str, Any] = {

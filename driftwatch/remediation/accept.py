@@ -25,10 +25,11 @@ import git
 from gitdb.base import IStream
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from driftwatch.collectors.base import Collector
 from driftwatch.config import Config
@@ -365,6 +366,7 @@ def _write_attr(
     """Write the live value of each drifted path under one attribute, then check it compares."""
     kind = collector.attributes[attr].kind
     live = have.get(attr)
+    trailing = _take_trailing(spec)
     if isinstance(kind, Rules):
         _write_rules(spec, attr, live or {}, paths)
     elif isinstance(kind, StrSet):
@@ -372,7 +374,57 @@ def _write_attr(
     else:
         for path in paths:
             _write_path(spec, split_path(path), have, kind)
+    _give_trailing(spec, trailing)
     _verify(kind, spec.get(attr), live, [split_path(p)[1:] for p in paths])
+
+
+def _last_holder(node: Any) -> tuple[Any, Any, int] | None:
+    """(container, key, slot) of the comment token that ends a block node's text.
+
+    ruamel attaches the comment lines that follow a mapping (e.g. one above the next
+    resource) to its last scalar entry: they must move when that entry is removed
+    or when an entry is appended after it.
+    """
+    while isinstance(node, CommentedMap | CommentedSeq) and len(node) and not node.fa.flow_style():
+        key, slot = (list(node)[-1], 2) if isinstance(node, CommentedMap) else (len(node) - 1, 0)
+        value = node[key]
+        if not isinstance(value, CommentedMap | CommentedSeq) or not len(value):
+            return node, key, slot
+        if value.fa.flow_style():
+            return node, key, slot
+        node = value
+    return None
+
+
+def _take_trailing(node: Any) -> str:
+    """Detach the comment lines after a node's last line (its own end-of-line comment stays)."""
+    holder = _last_holder(node)
+    token = _token(*holder) if holder else None
+    if token is None:
+        return ""
+    eol, _, rest = token.value.partition("\n")
+    if rest:
+        token.value = eol + "\n"
+    return rest
+
+
+def _give_trailing(node: Any, rest: str) -> None:
+    """Attach detached comment lines after the node's (new) last line."""
+    holder = _last_holder(node) if rest else None
+    if holder is None:
+        return
+    container, key, slot = holder
+    token = _token(container, key, slot)
+    if token is None:
+        entry = container.ca.items.setdefault(key, [None] * (4 if slot == 2 else 2))
+        entry[slot] = CommentToken("\n", CommentMark(0), None)
+        token = entry[slot]
+    token.value = token.value.rstrip("\n") + "\n" + rest
+
+
+def _token(container: Any, key: Any, slot: int) -> Any:
+    entry = container.ca.items.get(key)
+    return entry[slot] if entry and len(entry) > slot else None
 
 
 def _verify(kind: AttrKind, written: Any, live: Any, subpaths: list[list[str]]) -> None:
