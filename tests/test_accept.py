@@ -507,9 +507,15 @@ def test_accept_pushes_a_branch_whose_diff_is_the_drift_and_merging_it_syncs(
     assert after.code == 0, after.stdout + after.stderr
     assert after.doc["summary"]["in_sync"] == 2 and after.doc["summary"]["modified"] == 0
 
-    # The branch is now someone's: a second accept of the same drift is refused.
-    with pytest.raises(RemediationRefused, match="already exists on"):
-        execute_accept(cfg, plan, drift_id=finding.fingerprint, actor_name="Bob", base_commit=base)
+    # A retry of the same plan finds its change there; another change is refused.
+    again = execute_accept(
+        cfg, plan, drift_id=finding.fingerprint, actor_name="Al", base_commit=base
+    )
+    assert again.commit == result.commit and again.pushed
+    other = plan_accept(res, finding.snapshot or {}, finding.changes[:1], text.decode(), set())
+    with pytest.raises(RemediationRefused, match=r"already exists on .* a different commit"):
+        execute_accept(cfg, other, drift_id=finding.fingerprint, actor_name="Bob", base_commit=base)
+    assert git(remote, "rev-parse", f"refs/heads/{branch}") == result.commit
 
 
 def test_without_push_the_branch_stays_in_driftwatchs_clone(

@@ -709,7 +709,9 @@ def execute_accept(
     branch = f"{cfg.remediation.git.branch_prefix}{drift_id}"
     remote = Remote.parse(cfg.git.url)
     if cfg.remediation.git.push:
-        _refuse_taken(repo, remote, branch, cfg.git.url)
+        done = _already_pushed(repo, remote, branch, cfg.git.url, base_commit, plan)
+        if done is not None:  # a retry after the answer was lost: the same change is there
+            return AcceptResult(branch, done, base_commit, plan.path, True)
     commit = _commit(
         repo,
         base_commit,
@@ -792,8 +794,13 @@ def _mode(repo: git.Repo, base: str, path: str) -> str:
         return "100644"
 
 
-def _refuse_taken(repo: git.Repo, remote: Remote, branch: str, url: str) -> None:
-    """A branch of that name on the remote is someone's work: never overwrite it."""
+def _already_pushed(
+    repo: git.Repo, remote: Remote, branch: str, url: str, base: str, plan: AcceptPlan
+) -> str | None:
+    """None when the remote has no such branch; its commit when it holds exactly this change.
+
+    Any other commit there is someone's work (or another accept): never overwrite it.
+    """
     try:
         with repo.git.custom_environment(**remote.env):
             out = str(repo.git.ls_remote(remote.url, f"refs/heads/{branch}"))
@@ -801,12 +808,26 @@ def _refuse_taken(repo: git.Repo, remote: Remote, branch: str, url: str) -> None
         raise GitSourceError(
             f"cannot read branches of {redact(url)}: {fatal_detail(exc)}"
         ) from None
-    if out.strip():
-        sha = out.split()[0]
-        raise RemediationRefused(
-            f"branch {branch!r} already exists on {redact(url)} at {sha[:12]}: merge or delete "
-            "it, then accept again"
-        )
+    if not out.strip():
+        return None
+    sha = out.split()[0]
+    if _same_change(repo, sha, base, plan):
+        return sha
+    raise RemediationRefused(
+        f"branch {branch!r} already exists on {redact(url)} at {sha[:12]}, a different commit: "
+        "merge or delete it, then accept again"
+    )
+
+
+def _same_change(repo: git.Repo, sha: str, base: str, plan: AcceptPlan) -> bool:
+    """True when `sha` is known here, has `base` as its only parent, and holds the planned file."""
+    try:
+        commit = repo.commit(sha)
+        blob = commit.tree / plan.path
+    except (ValueError, KeyError, git.BadName):
+        return False
+    parents = [p.hexsha for p in commit.parents]
+    return parents == [base] and bytes(blob.data_stream.read()) == plan.new_text.encode()
 
 
 def _push(repo: git.Repo, remote: Remote, branch: str, commit: str, url: str) -> None:
