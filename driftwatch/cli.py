@@ -467,6 +467,153 @@ def token_create(config_path: str | None, user_name: str, scope: str, name: str)
     click.echo(secret)
 
 
+@cli.command()
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.argument("drift_id")
+@click.option(
+    "--mode",
+    type=click.Choice(["revert", "accept", "pipeline"]),
+    required=True,
+    help="revert: make AWS match Git; accept: commit the live value to Git; pipeline: "
+    "trigger a configured pipeline.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="NAME",
+    help="A plan option the type offers (e.g. stop_start, apply_immediately, delete).",
+)
+@click.option("--pipeline", "pipeline", help="The [[remediation.pipelines]] name (pipeline mode).")
+@click.option("--plan-only", is_flag=True, help="Show and store the plan; change nothing.")
+@click.option("--yes", is_flag=True, help="Run without asking for confirmation.")
+def remediate(
+    config_path: str | None,
+    fmt: str,
+    drift_id: str,
+    mode: str,
+    options: tuple[str, ...],
+    pipeline: str | None,
+    plan_only: bool,
+    yes: bool,
+) -> None:
+    """Plan a remediation of one drift, confirm it, run it and verify it.
+
+    Exit 0 when verified (or with --plan-only), 1 when it was refused, failed or only
+    partly worked. The same checks apply as in the dashboard: [remediation] enabled,
+    allow_modes, allow_types, require_approval, plan_ttl.
+    """
+    from driftwatch.remediation import Remediation, Request
+
+    cfg = _config(config_path)
+    store = _store(cfg)
+    rem = Remediation(cfg, store)
+    fp = _drift_id(store, drift_id)
+    actor = _cli_actor()
+    rid = rem.plan(Request(fp, mode, frozenset(options), pipeline), actor, _CLI_ROLE)
+    row = store.remediation(rid)
+    assert row is not None
+    if plan_only or cfg.remediation.require_approval:
+        _show_remediation(row, fmt)
+        if cfg.remediation.require_approval and not plan_only:
+            click.echo(
+                f"remediation #{rid} needs approval by a second person: "
+                f"`driftwatch remediation approve {rid}` (as another user) or the dashboard",
+                err=True,
+            )
+        return
+    if fmt != "json":
+        _show_remediation(row, fmt)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise DriftwatchError("not a terminal: pass --yes to run the plan without asking")
+        click.confirm(f"Run remediation #{rid}?", abort=True)
+    _run_remediation(rem, rid, actor, fmt)
+
+
+@cli.group("remediation")
+def remediation_cmd() -> None:
+    """Show, approve and run stored remediation plans."""
+
+
+@remediation_cmd.command("show")
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.argument("plan_id", type=int)
+def remediation_show(config_path: str | None, fmt: str, plan_id: int) -> None:
+    """A stored remediation: its plan and, once run, its result."""
+    row = _store(_config(config_path)).remediation(plan_id)
+    if row is None:
+        raise DriftwatchError(f"no remediation #{plan_id}")
+    _show_remediation(row, fmt)
+
+
+@remediation_cmd.command("approve")
+@_CONFIG_OPTION
+@click.argument("plan_id", type=int)
+def remediation_approve(config_path: str | None, plan_id: int) -> None:
+    """Approve someone else's plan (with [remediation] require_approval = true)."""
+    from driftwatch.remediation import Remediation
+
+    cfg = _config(config_path)
+    Remediation(cfg, _store(cfg)).approve(plan_id, _cli_actor(), _CLI_ROLE)
+    click.echo(f"remediation #{plan_id} approved")
+
+
+@remediation_cmd.command("run")
+@_CONFIG_OPTION
+@_FORMAT_OPTION
+@click.argument("plan_id", type=int)
+@click.option("--yes", is_flag=True, help="Run without asking for confirmation.")
+def remediation_run(config_path: str | None, fmt: str, plan_id: int, yes: bool) -> None:
+    """Run a stored (and, if required, approved) plan; exit 0 only when verified."""
+    from driftwatch.remediation import Remediation
+
+    cfg = _config(config_path)
+    store = _store(cfg)
+    row = store.remediation(plan_id)
+    if row is None:
+        raise DriftwatchError(f"no remediation #{plan_id}")
+    if not yes:
+        _show_remediation(row, "table")
+        if not sys.stdin.isatty():
+            raise DriftwatchError("not a terminal: pass --yes to run the plan without asking")
+        click.confirm(f"Run remediation #{plan_id}?", abort=True)
+    _run_remediation(Remediation(cfg, store), plan_id, _cli_actor(), fmt)
+
+
+# Whoever can read the data directory on this host owns the installation.
+_CLI_ROLE = "admin"
+
+
+def _drift_id(store: Store, text: str) -> str:
+    ids = store.drift_ids(text) if len(text) >= 6 else []
+    if len(ids) != 1:
+        problem = "matches several drifts" if ids else "matches no drift"
+        raise DriftwatchError(
+            f"drift id {text!r} {problem}; give the id from `driftwatch drifts` "
+            "(at least 6 characters, unique)"
+        )
+    return ids[0]
+
+
+def _run_remediation(rem: Any, rid: int, actor: Actor, fmt: str) -> None:
+    row = rem.execute(rid, actor, _CLI_ROLE)
+    _show_remediation(row, fmt)
+    if row["status"] != "succeeded":
+        sys.exit(EXIT_ERROR)
+
+
+def _show_remediation(row: dict[str, Any], fmt: str) -> None:
+    from driftwatch.remediation.show import print_remediation
+
+    if fmt == "json":
+        click.echo(json.dumps(row, indent=2, default=str))
+    else:
+        print_remediation(row, Console(highlight=False, soft_wrap=True))
+
+
 def _cli_actor() -> Actor:
     import getpass
 

@@ -680,7 +680,8 @@ def test_the_openapi_document_lists_every_api_route(app: Flask) -> None:
             "/api/v1"
             + path.replace("{drift_id}", "<fp>")
             .replace("{scan_id}", "<int:scan_id>")
-            .replace("{request_id}", "<int:request_id>"),
+            .replace("{request_id}", "<int:request_id>")
+            .replace("{remediation_id}", "<int:rid>"),
         )
         for path, ops in doc["paths"].items()
         for method in ops

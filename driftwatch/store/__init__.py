@@ -469,6 +469,14 @@ class Store:
         with self.db.atomic():
             return remediations.create(self.conn, _now(), actor, **values)
 
+    def drift_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Drift ids that start with `prefix` (the CLI accepts a unique prefix)."""
+        rows = self.conn.execute(
+            "SELECT fingerprint FROM drifts WHERE fingerprint >= ? AND fingerprint < ? LIMIT ?",
+            [prefix, prefix + "\uffff", limit],
+        )
+        return [r[0] for r in rows]
+
     def remediation(self, rid: int) -> dict[str, Any] | None:
         return remediations.decode(remediations.get(self.conn, rid), _now())
 

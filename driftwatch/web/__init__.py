@@ -89,11 +89,23 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         ops,
         overview,
+        remediations,
         resources,
         scans,
     )
 
-    for module in (overview, drifts, resources, scans, notifications, audit, admin, api, ops):
+    for module in (
+        overview,
+        drifts,
+        remediations,
+        resources,
+        scans,
+        notifications,
+        audit,
+        admin,
+        api,
+        ops,
+    ):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # bearer tokens; a session POST checks its CSRF header (api.py)
 

@@ -100,6 +100,73 @@ def _act(fp: str, action: Any) -> ResponseReturnValue:
     return drift(fp)
 
 
+@bp.route("/drifts/<fp>/remediations", methods=["POST"])
+@requires(OPERATOR)
+def plan_remediation(fp: str) -> ResponseReturnValue:
+    """Plan a remediation (nothing changes): body {mode, options?, pipeline?}."""
+    from driftwatch.remediation import Request
+    from driftwatch.web.remediations import service
+
+    drift_pages.load(fp)
+    body = _body()
+    options = body.get("options") or []
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        abort(400, "options must be a list of strings.")
+    req = Request(fp, _str(body, "mode") or "", frozenset(options), _str(body, "pipeline"))
+    who = caller()
+    assert who is not None
+    rid = _remedy(lambda: service().plan(req, who.actor, who.user.role))
+    return remediation(rid)[0], 201
+
+
+@bp.route("/drifts/<fp>/remediations")
+@requires(VIEWER)
+def drift_remediations(fp: str) -> ResponseReturnValue:
+    drift_pages.load(fp)
+    return jsonify({"remediations": store().remediations_of(fp)})
+
+
+@bp.route("/remediations/<int:rid>")
+@requires(VIEWER)
+def remediation(rid: int) -> tuple[Any, int]:
+    row = store().remediation(rid)
+    if row is None:
+        abort(404, f"No remediation #{rid}.")
+    return jsonify(row), 200
+
+
+@bp.route("/remediations/<int:rid>/approve", methods=["POST"])
+@requires(OPERATOR)
+def approve_remediation(rid: int) -> ResponseReturnValue:
+    from driftwatch.web.remediations import service
+
+    who = caller()
+    assert who is not None
+    _remedy(lambda: service().approve(rid, who.actor, who.user.role))
+    return remediation(rid)
+
+
+@bp.route("/remediations/<int:rid>/execute", methods=["POST"])
+@requires(OPERATOR)
+def execute_remediation(rid: int) -> ResponseReturnValue:
+    """Run a plan (approved first, if required); answers with the verified outcome."""
+    from driftwatch.web.remediations import service
+
+    who = caller()
+    assert who is not None
+    _remedy(lambda: service().execute(rid, who.actor, who.user.role))
+    return remediation(rid)
+
+
+def _remedy(action: Any) -> Any:
+    from driftwatch.remediation import RemediationError
+
+    try:
+        return action()
+    except RemediationError as exc:
+        abort(exc.status, str(exc))
+
+
 @bp.route("/resources")
 @requires(VIEWER)
 def resources() -> ResponseReturnValue:

@@ -110,7 +110,16 @@ def detail(fp: str) -> str:
     who = caller()
     can_act = who is not None and who.user.can(OPERATOR)
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    return render_template("drift.html", d=row, events=events, can_act=can_act, today=today)
+    from driftwatch.web.remediations import offer
+
+    return render_template(
+        "drift.html",
+        d=row,
+        events=events,
+        can_act=can_act,
+        today=today,
+        remedy=offer(row, who),
+    )
 
 
 @bp.route("/<fp>/acknowledge", methods=["POST"])

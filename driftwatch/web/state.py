@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g
 
+from driftwatch.aws import AwsSessions
 from driftwatch.config import Config
 from driftwatch.errors import DriftwatchError
 from driftwatch.store import Store, read
@@ -28,6 +29,14 @@ class DashboardState:
     _local: threading.local = field(default_factory=threading.local)
 
     _counts: tuple[int, read.Counts] | None = None
+    _aws: AwsSessions | None = None
+
+    def aws_sessions(self) -> AwsSessions:
+        """One set of AWS clients per process (thread-safe), made on first remediation."""
+        with self._lock:
+            if self._aws is None:
+                self._aws = AwsSessions(self.config.aws)
+            return self._aws
 
     def drift_counts(self, conn: sqlite3.Connection) -> read.Counts:
         """The overview's and /metrics' groups of open drifts, recomputed only when a

@@ -41,6 +41,7 @@ class Fault:
     region: str | None = None
     service: str | None = None
     action: str | None = None
+    method: str | None = None  # e.g. PUT: an S3 write, not the read of the same sub-resource
     hits: int = 0
 
 
@@ -67,6 +68,7 @@ class FaultProxy:
                     self.path,
                     body,
                     self.headers.get("X-Amz-Target", ""),
+                    self.command,
                 )
                 if fault is not None:
                     fault.hits += 1
@@ -140,7 +142,9 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def match(self, auth: str, path: str, body: bytes, target: str) -> Fault | None:
+    def match(
+        self, auth: str, path: str, body: bytes, target: str, method: str = ""
+    ) -> Fault | None:
         m = _SCOPE.search(auth)
         region, service = (m.group(1), m.group(2)) if m else (None, None)
         action = _action(path, body, target)
@@ -149,6 +153,7 @@ class FaultProxy:
                 (f.region is None or f.region == region)
                 and (f.service is None or f.service == service)
                 and (f.action is None or f.action == action)
+                and (f.method is None or f.method == method)
             ):
                 return f
         return None
