@@ -43,7 +43,3 @@ class LockError(DriftwatchError):
 
 class DeclaredDropError(DriftwatchError):
     """The declared state shrank by more than `scan.max_declared_drop` since the last scan."""
-
-
-class RemediationRefused(DriftwatchError):
-    """A remediation that cannot be planned or carried out as asked; the message says why."""

@@ -17,7 +17,6 @@ from support.env import Aws, ManifestRepo, scan, write_config
 from driftwatch.config import Config, load_config
 from driftwatch.declared.git import GitSource, read_blob
 from driftwatch.diff import diff_resource
-from driftwatch.errors import RemediationRefused
 from driftwatch.models import Change, DeclaredResource, Finding, Scope
 from driftwatch.registry import collectors
 from driftwatch.remediation.accept import (
@@ -27,6 +26,7 @@ from driftwatch.remediation.accept import (
     plan_accept,
     plan_new_manifest,
 )
+from driftwatch.remediation.subject import RemediationError
 from driftwatch.scan import load_declared
 from driftwatch.secretkey import load_or_create_key
 
@@ -340,7 +340,7 @@ def test_terraform_declared_resources_are_refused() -> None:
     res = declared(
         "aws_s3_bucket", "b", "tfstate", declared_by={"state": "net", "address": "aws_s3_bucket.b"}
     )
-    with pytest.raises(RemediationRefused, match=r"change the \.tf config; use pipeline mode"):
+    with pytest.raises(RemediationError, match=r"change the \.tf config; use pipeline mode"):
         plan_accept(
             res,
             {"versioning": "Enabled"},
@@ -351,7 +351,7 @@ def test_terraform_declared_resources_are_refused() -> None:
 
 
 def test_a_resource_no_longer_in_the_file_is_refused() -> None:
-    with pytest.raises(RemediationRefused, match="not found in the file"):
+    with pytest.raises(RemediationError, match="not found in the file"):
         plan_accept(
             declared("aws_s3_bucket", "gone", "d/b.yaml", 4),
             {},
@@ -393,7 +393,7 @@ def test_new_manifest_for_an_unmanaged_resource() -> None:
     assert plan.left_out[0].path == "environment" and plan.left_out[0].why == SECRET_WHY
     assert plan.new_text.startswith("# Accepted into Git by driftwatch")
     assert all(ln.startswith("+") for ln in plan.diff.splitlines()[2:] if not ln.startswith("@@"))
-    with pytest.raises(RemediationRefused, match="already exists"):
+    with pytest.raises(RemediationError, match="already exists"):
         plan_new_manifest(
             "aws_s3_bucket", "b", "prod", "eu-west-1", {}, folder="declared", exists=True
         )
@@ -513,7 +513,7 @@ def test_accept_pushes_a_branch_whose_diff_is_the_drift_and_merging_it_syncs(
     )
     assert again.commit == result.commit and again.pushed
     other = plan_accept(res, finding.snapshot or {}, finding.changes[:1], text.decode(), set())
-    with pytest.raises(RemediationRefused, match=r"already exists on .* a different commit"):
+    with pytest.raises(RemediationError, match=r"already exists on .* a different commit"):
         execute_accept(cfg, other, drift_id=finding.fingerprint, actor_name="Bob", base_commit=base)
     assert git(remote, "rev-parse", f"refs/heads/{branch}") == result.commit
 
@@ -547,7 +547,7 @@ def test_without_push_the_branch_stays_in_driftwatchs_clone(
         BUCKETS + "\n",
         set(),
     )
-    with pytest.raises(RemediationRefused, match="not the text the plan was made from"):
+    with pytest.raises(RemediationError, match="not the text the plan was made from"):
         execute_accept(cfg, stale, drift_id="d2", actor_name="carol", base_commit=base)
 
 

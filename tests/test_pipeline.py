@@ -16,8 +16,8 @@ import pytest
 from support.receiver import receiver
 
 from driftwatch.config import Pipeline
-from driftwatch.errors import RemediationRefused
 from driftwatch.remediation.pipeline import TAIL_BYTES, plan_pipeline, run_pipeline
+from driftwatch.remediation.subject import RemediationError
 
 SECRET = "pipeline-hmac-secret-42"
 DRIFT: dict[str, Any] = {
@@ -72,7 +72,7 @@ def test_plan_fills_argv_placeholders_and_refuses_unknown_ones() -> None:
         "aws_security_group/prod/eu-west-1/sg-0123456789abcdef0",
     )
     assert plan.shown()["argv"] == list(plan.argv)
-    with pytest.raises(RemediationRefused, match=r"unknown placeholder \{password\}"):
+    with pytest.raises(RemediationError, match=r"unknown placeholder \{password\}"):
         plan_pipeline(command("ci", "{password}"), DRIFT)
 
 

@@ -35,10 +35,11 @@ from driftwatch.collectors.base import Collector
 from driftwatch.config import Config
 from driftwatch.declared.git import GitSource, Remote, fatal_detail, read_blob, redact
 from driftwatch.declared.manifests import plain
-from driftwatch.errors import GitSourceError, RemediationRefused
+from driftwatch.errors import GitSourceError
 from driftwatch.models import GLOBAL_REGION, Change, DeclaredResource, LiveResource
 from driftwatch.paths import split_path
 from driftwatch.registry import collectors
+from driftwatch.remediation.subject import RemediationError
 from driftwatch.schema import AttrKind, Policy, PolicyMap, Rules, StrSet, rule_entries
 
 SECRET_WHY = (
@@ -140,7 +141,7 @@ def plan_accept(
     """
     what = describe(declared.type, declared.id, declared.account, declared.region)
     if declared.declared_by:
-        raise RemediationRefused(
+        raise RemediationError(
             f"{what} is declared by Terraform state ({_tf_where(declared.declared_by)}), "
             "not by a manifest: change the .tf config; use pipeline mode"
         )
@@ -266,7 +267,7 @@ class _Format:
                 return json.loads(self.text)
             return self._yaml().load(self.text)
         except (ValueError, YAMLError) as exc:
-            raise RemediationRefused(f"{self.path}: cannot parse: {exc}") from None
+            raise RemediationError(f"{self.path}: cannot parse: {exc}") from None
 
     def dump(self, doc: Any) -> str:
         if self.json:
@@ -280,7 +281,7 @@ class _Format:
         """The `spec` mapping of the entry declaring this resource."""
         spec = _entry(doc, declared, self.json).get("spec")
         if not isinstance(spec, dict):
-            raise RemediationRefused(f"{declared.where}: the resource has no `spec` mapping")
+            raise RemediationError(f"{declared.where}: the resource has no `spec` mapping")
         return spec
 
 
@@ -335,7 +336,7 @@ def _entry(doc: Any, declared: DeclaredResource, is_json: bool) -> dict[str, Any
         found = [i for i in found if _same_place(i, declared)]
     if len(found) != 1:
         state = "not found" if not found else "declared more than once"
-        raise RemediationRefused(
+        raise RemediationError(
             f"{declared.where}: {declared.type} {declared.id!r} is {state} in the file "
             "at this commit: scan again and plan from the new commit"
         )
@@ -631,7 +632,7 @@ def plan_new_manifest(
     what = describe(rtype, rid, account, region)
     path = new_manifest_path(folder, rtype, account, region, rid)
     if exists:
-        raise RemediationRefused(
+        raise RemediationError(
             f"{path} already exists: accept would overwrite it; declare {what} by hand"
         )
     collector = collectors.get(rtype)
@@ -698,9 +699,9 @@ def execute_accept(
     index file: no checkout, and no user's working copy is touched.
     """
     if cfg.git is None:
-        raise RemediationRefused("accept into Git needs a [git] repository in the config")
+        raise RemediationError("accept into Git needs a [git] repository in the config")
     if not plan.written:
-        raise RemediationRefused(
+        raise RemediationError(
             f"nothing to accept for {plan.resource}: every drifted path was left out"
         )
     source = GitSource(cfg.git, cfg.storage.data_dir)
@@ -733,7 +734,7 @@ def _repo(cache: Path, base_commit: str) -> git.Repo:
         repo = git.Repo(cache)
         repo.commit(base_commit)
     except (git.GitError, git.BadName, ValueError, OSError):
-        raise RemediationRefused(
+        raise RemediationError(
             f"commit {base_commit[:12]} is not in driftwatch's clone of the [git] repository: "
             "run a scan, then plan again"
         ) from None
@@ -744,9 +745,9 @@ def _check_base(cache: Path, base_commit: str, plan: AcceptPlan) -> None:
     """The file at the base commit must be the one the plan was made from."""
     current = read_blob(cache, base_commit, plan.path)
     if plan.old_text is None and current is not None:
-        raise RemediationRefused(f"{plan.path} already exists at {base_commit[:12]}: plan again")
+        raise RemediationError(f"{plan.path} already exists at {base_commit[:12]}: plan again")
     if plan.old_text is not None and (current is None or current.decode() != plan.old_text):
-        raise RemediationRefused(
+        raise RemediationError(
             f"{plan.path} at {base_commit[:12]} is not the text the plan was made from: plan again"
         )
 
@@ -813,7 +814,7 @@ def _already_pushed(
     sha = out.split()[0]
     if _same_change(repo, sha, base, plan):
         return sha
-    raise RemediationRefused(
+    raise RemediationError(
         f"branch {branch!r} already exists on {redact(url)} at {sha[:12]}, a different commit: "
         "merge or delete it, then accept again"
     )

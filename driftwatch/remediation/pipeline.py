@@ -26,9 +26,9 @@ import orjson
 from driftwatch.alerts import drift_link
 from driftwatch.config import Pipeline
 from driftwatch.declared.git import redact
-from driftwatch.errors import RemediationRefused
 from driftwatch.notifiers.base import USER_AGENT
 from driftwatch.notifiers.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from driftwatch.remediation.subject import RemediationError
 
 TAIL_BYTES = 4096
 EVENT = "driftwatch.remediation.pipeline"
@@ -126,7 +126,7 @@ def _fill(arg: str, facts: dict[str, Any], name: str) -> str:
     def one(match: re.Match[str]) -> str:
         key = match.group(1)
         if key not in PLACEHOLDERS:
-            raise RemediationRefused(
+            raise RemediationError(
                 f"pipeline {name!r}: unknown placeholder {{{key}}} in command; "
                 f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
             )
