@@ -5,18 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import sys
 import textwrap
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from support.env import write_config
 from support.receiver import receiver
 
-from driftwatch.config import Pipeline
-from driftwatch.remediation.pipeline import TAIL_BYTES, plan_pipeline, run_pipeline
+from driftwatch.config import Pipeline, load_config
+from driftwatch.remediation.pipeline import (
+    TAIL_BYTES,
+    plan_pipeline,
+    prepare_pipeline,
+    run_pipeline,
+)
 from driftwatch.remediation.subject import RemediationError
 
 SECRET = "pipeline-hmac-secret-42"
@@ -180,3 +188,45 @@ def test_command_not_found() -> None:
     result = run_pipeline(plan_pipeline(command(missing), DRIFT))
     assert not result.ok and result.exit_code is None
     assert result.error is not None and "cannot run" in result.error
+
+
+def test_prepare_from_config_plans_and_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTWATCH_TEST_PIPE_SECRET", SECRET)
+    with receiver() as rec:
+        extra = f"""
+            [dashboard]
+            base_url = "https://dw.example"
+            [[remediation.pipelines]]
+            name = "ci"
+            url = "{rec.url}"
+            secret_env = "DRIFTWATCH_TEST_PIPE_SECRET"
+            timeout = "5s"
+            [[remediation.pipelines]]
+            name = "apply"
+            command = ["{sys.executable}", "-c", "import sys; print(sys.argv[1])",
+                       "{{resource_id}}"]
+            """
+        cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", tmp_path, extra=extra))
+        key = bytes(32)
+        hook = prepare_pipeline(cfg, key, DRIFT, "ci")
+        assert hook.summary.startswith(f"POST the drift to pipeline 'ci' ({rec.url})")
+        assert hook.body["request"]["body"]["drift"]["link"].startswith("https://dw.example/")
+        assert SECRET not in json.dumps(hook.body)
+        sent = hook.run()
+        assert sent.status == "succeeded" and sent.result["status"] == 200 and not sent.resolve
+        assert rec.requests[0]["json"]["drift"]["drift_id"] == DRIFT["fingerprint"]
+    cmd = prepare_pipeline(cfg, key, DRIFT, "apply")
+    assert cmd.body["request"]["argv"][-1] == "sg-0123456789abcdef0"
+    ran = cmd.run()
+    assert ran.status == "succeeded" and ran.result["output"] == "sg-0123456789abcdef0\n"
+    assert ran.result["summary"] == "pipeline 'apply': exit status 0"
+    # The plan digest moves with what would be sent, not with time.
+    assert prepare_pipeline(cfg, key, DRIFT, "apply").plan_hash == cmd.plan_hash
+    with pytest.raises(
+        RemediationError, match="name the pipeline to trigger; configured: ci, apply"
+    ):
+        prepare_pipeline(cfg, key, DRIFT, None)
+    with pytest.raises(RemediationError, match="no pipeline named 'deploy'"):
+        prepare_pipeline(cfg, key, DRIFT, "deploy")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import git
+from botocore.exceptions import BotoCoreError, ClientError
 from gitdb.base import IStream
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -31,15 +32,23 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from driftwatch.collectors.base import Collector
-from driftwatch.config import Config
+from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
+from driftwatch.collectors.base import Collector, NotComparable
+from driftwatch.config import Config, GitConfig
 from driftwatch.declared.git import GitSource, Remote, fatal_detail, read_blob, redact
 from driftwatch.declared.manifests import plain
 from driftwatch.errors import GitSourceError
-from driftwatch.models import GLOBAL_REGION, Change, DeclaredResource, LiveResource
+from driftwatch.models import GLOBAL_REGION, Change, DeclaredResource, LiveResource, ResourceKey
 from driftwatch.paths import split_path
 from driftwatch.registry import collectors
-from driftwatch.remediation.subject import RemediationError
+from driftwatch.remediation.model import FAILED, SUCCEEDED, Outcome, Prepared
+from driftwatch.remediation.subject import (
+    RemediationError,
+    Subject,
+    account_of,
+    keyed_hash,
+    list_live,
+)
 from driftwatch.schema import AttrKind, Policy, PolicyMap, Rules, StrSet, rule_entries
 
 SECRET_WHY = (
@@ -143,7 +152,8 @@ def plan_accept(
     if declared.declared_by:
         raise RemediationError(
             f"{what} is declared by Terraform state ({_tf_where(declared.declared_by)}), "
-            "not by a manifest: change the .tf config; use pipeline mode"
+            "not by a manifest: change the .tf config; use pipeline mode",
+            status=400,
         )
     collector = collectors.get(declared.type)
     fmt = _Format.for_file(declared.source, source_text)
@@ -699,7 +709,7 @@ def execute_accept(
     index file: no checkout, and no user's working copy is touched.
     """
     if cfg.git is None:
-        raise RemediationError("accept into Git needs a [git] repository in the config")
+        raise RemediationError("accept into Git needs a [git] repository in the config", 400)
     if not plan.written:
         raise RemediationError(
             f"nothing to accept for {plan.resource}: every drifted path was left out"
@@ -840,3 +850,125 @@ def _push(repo: git.Repo, remote: Remote, branch: str, commit: str, url: str) ->
             f"committed {commit[:12]} on branch {branch!r} in driftwatch's clone, but cannot "
             f"push it to {redact(url)}: {fatal_detail(exc)}"
         ) from None
+
+
+# ---------------------------------------------------------------------------- the mode
+
+
+def prepare_accept(
+    cfg: Config, secret_key: bytes, subject: Subject, *, fingerprint: str, actor_name: str
+) -> Prepared:
+    """Mode 2 for a modified drift: the manifest edit; run() commits it on the drift's branch."""
+    git_cfg = _git(cfg)
+    if subject.commit is None:
+        raise RemediationError("the declared state was not read from Git; nothing to edit", 400)
+    if not subject.changes:
+        raise RemediationError(
+            f"{subject.declared.type} {subject.declared.id!r} is in sync now; nothing to accept"
+        )
+    text = read_blob(
+        GitSource(git_cfg, cfg.storage.data_dir).cache, subject.commit, subject.declared.source
+    )
+    if text is None:
+        raise RemediationError(f"{subject.declared.source} is not in commit {subject.commit[:12]}")
+    secrets = {a for a, spec in subject.collector.attributes.items() if spec.kind.secret}
+    plan = plan_accept(subject.declared, subject.have, subject.changes, text.decode(), secrets)
+    return _prepared(cfg, secret_key, plan, subject.have, subject.commit, fingerprint, actor_name)
+
+
+def prepare_accept_unmanaged(
+    cfg: Config,
+    sessions: AwsSessions,
+    secret_key: bytes,
+    key: ResourceKey,
+    *,
+    fingerprint: str,
+    actor_name: str,
+) -> Prepared:
+    """Mode 2 for an unmanaged drift: a new manifest with every declarable attribute read live."""
+    git_cfg = _git(cfg)
+    account, region, rtype, rid = key
+    live = list_live(cfg, sessions, key)
+    if live is None:
+        raise RemediationError(f"{rtype} {rid!r} is not live any more; nothing to accept")
+    collector = collectors.get(rtype)()
+    api_region = GLOBAL_API_REGION if collector.is_global else region
+    client = sessions.client(account_of(cfg, account), api_region, collector.service)
+    try:
+        attrs = live_attributes(collector, client, live)
+    except (BotoCoreError, ClientError, NotComparable) as exc:
+        raise RemediationError(f"cannot read {rtype} {rid!r} now: {describe_error(exc)}") from None
+    source = GitSource(git_cfg, cfg.storage.data_dir)
+    commit = source.fetch().commit
+    path = new_manifest_path(git_cfg.path, rtype, account, region, rid)
+    plan = plan_new_manifest(
+        rtype,
+        rid,
+        account,
+        region,
+        attrs,
+        folder=git_cfg.path,
+        exists=read_blob(source.cache, commit, path) is not None,
+        known_from="a live read of every declarable attribute",
+    )
+    return _prepared(cfg, secret_key, plan, attrs, commit, fingerprint, actor_name)
+
+
+def _git(cfg: Config) -> GitConfig:
+    if cfg.git is None:
+        raise RemediationError("accept into Git needs a [git] repository in the config", 400)
+    return cfg.git
+
+
+def _prepared(
+    cfg: Config,
+    secret_key: bytes,
+    plan: AcceptPlan,
+    live: dict[str, Any],
+    base: str,
+    fingerprint: str,
+    actor_name: str,
+) -> Prepared:
+    if not plan.written:
+        raise RemediationError(
+            "nothing can be accepted: " + "; ".join(f"{x.path}: {x.why}" for x in plan.left_out),
+            status=400,
+        )
+    rem = cfg.remediation.git
+    branch = f"{rem.branch_prefix}{fingerprint}"
+    body = {**plan.to_dict(), "branch": branch, "push": rem.push}
+    said = f"commit {', '.join(plan.written)} to {plan.path} on branch {branch}"
+    said += " and push it" if rem.push else " (in driftwatch's clone; push is off)"
+    if plan.left_out:
+        said += f"; left out: {', '.join(x.path for x in plan.left_out)}"
+    return Prepared(
+        summary=said,
+        body={**body, "commit": base},
+        # The new text, secrets included, is only ever hashed with the installation key;
+        # the base commit is not: an unrelated commit on the branch does not stale the plan.
+        plan_hash=keyed_hash(secret_key, {"body": body, "text": plan.new_text}),
+        live_hash=keyed_hash(secret_key, live),
+        run=lambda: _run_accept(cfg, plan, base, fingerprint, actor_name),
+    )
+
+
+def _run_accept(
+    cfg: Config, plan: AcceptPlan, base: str, fingerprint: str, actor_name: str
+) -> Outcome:
+    """Commit (and push); verified by reading the file back from the new commit."""
+    try:
+        done = execute_accept(
+            cfg, plan, drift_id=fingerprint, actor_name=actor_name, base_commit=base
+        )
+    except (RemediationError, GitSourceError) as exc:
+        return Outcome(FAILED, {"error": str(exc), "summary": f"failed: {exc}"})
+    assert cfg.git is not None
+    cache = GitSource(cfg.git, cfg.storage.data_dir).cache
+    if read_blob(cache, done.commit, plan.path) != plan.new_text.encode():
+        return Outcome(FAILED, {**done.to_dict(), "error": "the commit does not hold the plan"})
+    where = "pushed to the remote" if done.pushed else "in driftwatch's clone (push is off)"
+    summary = (
+        f"committed {done.commit[:12]} on branch {done.branch}, {where}; the drift resolves "
+        "when a scan sees the accepted values on the watched branch (merge the branch)"
+    )
+    return Outcome(SUCCEEDED, {**done.to_dict(), "summary": summary})

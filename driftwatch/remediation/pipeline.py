@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -24,11 +25,12 @@ from typing import IO, Any
 import orjson
 
 from driftwatch.alerts import drift_link
-from driftwatch.config import Pipeline
+from driftwatch.config import Config, Pipeline
 from driftwatch.declared.git import redact
 from driftwatch.notifiers.base import USER_AGENT
 from driftwatch.notifiers.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from driftwatch.remediation.subject import RemediationError
+from driftwatch.remediation.model import FAILED, SUCCEEDED, Outcome, Prepared
+from driftwatch.remediation.subject import RemediationError, keyed_hash
 
 TAIL_BYTES = 4096
 EVENT = "driftwatch.remediation.pipeline"
@@ -114,7 +116,6 @@ def _facts(drift: dict[str, Any], base_url: str | None) -> dict[str, Any]:
         "region": drift["region"],
         "resource_id": drift["resource_id"],
         "kind": drift["kind"],
-        "status": drift.get("status"),
         "severity": drift.get("severity"),
         "source": drift.get("source"),
         "changes": drift.get("changes") or [],
@@ -128,7 +129,8 @@ def _fill(arg: str, facts: dict[str, Any], name: str) -> str:
         if key not in PLACEHOLDERS:
             raise RemediationError(
                 f"pipeline {name!r}: unknown placeholder {{{key}}} in command; "
-                f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+                f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+                status=400,
             )
         return str(facts[key] or "")
 
@@ -249,3 +251,52 @@ def _decode_tail(data: bytes) -> str:
 
 def _mask(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
+
+
+# ---------------------------------------------------------------------------- the mode
+
+
+def prepare_pipeline(
+    cfg: Config, secret_key: bytes, drift: dict[str, Any], name: str | None
+) -> Prepared:
+    """Mode 3: the request or command for one drift; run() sends or runs it and records how."""
+    pipeline = _pipeline(cfg, name)
+    plan = plan_pipeline(pipeline, drift, base_url=cfg.dashboard.base_url)
+    shown = plan.shown()
+    if pipeline.url:
+        said = f"POST the drift to pipeline {pipeline.name!r} ({shown['url']})"
+    else:
+        said = f"run pipeline {pipeline.name!r}: {shlex.join(plan.argv)}"
+    return Prepared(
+        summary=said + f", timeout {pipeline.timeout.total_seconds():g} s",
+        body={"request": shown, "pipeline": pipeline.name},
+        plan_hash=keyed_hash(secret_key, shown),
+        live_hash=keyed_hash(secret_key, drift.get("changes")),  # as the last scan saw it
+        run=lambda: _outcome(run_pipeline(plan)),
+    )
+
+
+def _pipeline(cfg: Config, name: str | None) -> Pipeline:
+    pipes = cfg.remediation.pipelines
+    names = ", ".join(p.name for p in pipes)
+    if not pipes:
+        raise RemediationError(
+            "no pipeline is configured: add a [[remediation.pipelines]] entry", status=400
+        )
+    if name is None:
+        if len(pipes) == 1:
+            return pipes[0]
+        raise RemediationError(f"name the pipeline to trigger; configured: {names}", status=400)
+    found = cfg.remediation.pipeline(name)
+    if found is None:
+        raise RemediationError(f"no pipeline named {name!r}; configured: {names}", status=400)
+    return found
+
+
+def _outcome(result: PipelineResult) -> Outcome:
+    if result.kind == "webhook":
+        said = f"HTTP {result.status}" if result.status is not None else str(result.error)
+    else:
+        said = f"exit status {result.exit_code}" if result.error is None else str(result.error)
+    summary = f"pipeline {result.pipeline!r}: {said}"
+    return Outcome(SUCCEEDED if result.ok else FAILED, {**result.to_dict(), "summary": summary})
