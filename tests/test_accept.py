@@ -14,7 +14,9 @@ import yaml
 from support import seed
 from support.env import Aws, ManifestRepo, scan, write_config
 
+from driftwatch.aws import AwsSessions
 from driftwatch.config import Config, load_config
+from driftwatch.datadir import prepare_data_dir
 from driftwatch.declared.git import GitSource, read_blob
 from driftwatch.diff import diff_resource
 from driftwatch.models import Change, DeclaredResource, Finding, Scope
@@ -22,12 +24,13 @@ from driftwatch.registry import collectors
 from driftwatch.remediation.accept import (
     SECRET_WHY,
     execute_accept,
-    live_attributes,
     plan_accept,
     plan_new_manifest,
+    prepare_accept,
+    prepare_accept_unmanaged,
 )
-from driftwatch.remediation.subject import RemediationError
-from driftwatch.scan import load_declared
+from driftwatch.remediation.subject import RemediationError, compare, read_live
+from driftwatch.scan import load_all, load_declared
 from driftwatch.secretkey import load_or_create_key
 
 BUCKETS = """\
@@ -458,7 +461,6 @@ def test_accept_pushes_a_branch_whose_diff_is_the_drift_and_merging_it_syncs(
     repo.commit("buckets")
     remote = remote_of(repo, tmp_path)
     cfg_path = write_config(tmp_path, aws.url, remote, extra=ACCEPT_CONFIG)
-    assert scan(cfg_path).doc["summary"]["in_sync"] == 2
 
     s3.put_bucket_versioning(Bucket="acme-logs", VersioningConfiguration={"Status": "Suspended"})
     s3.put_bucket_tagging(Bucket="acme-logs", Tagging={"TagSet": [
@@ -518,28 +520,34 @@ def test_accept_pushes_a_branch_whose_diff_is_the_drift_and_merging_it_syncs(
     assert git(remote, "rev-parse", f"refs/heads/{branch}") == result.commit
 
 
-def test_without_push_the_branch_stays_in_driftwatchs_clone(
+def test_prepared_accept_without_push_commits_in_driftwatchs_clone_only(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
+    seed.bucket(aws, "acme-logs")
     repo.write("declared/buckets.yaml", BUCKETS)
     base = repo.commit("buckets")
     remote = remote_of(repo, tmp_path)
     cfg = load_config(write_config(tmp_path, aws.url, remote))
-    assert GitSource(cfg.git, cfg.storage.data_dir).fetch().commit == base  # type: ignore[arg-type]
-    res = declared("aws_s3_bucket", "acme-logs", "declared/buckets.yaml", 4)
-    plan = plan_accept(
-        res,
-        {"versioning": "Suspended"},
-        [Change("versioning", "Enabled", "Suspended")],
-        BUCKETS,
-        set(),
+    aws.client("s3").put_bucket_versioning(
+        Bucket="acme-logs", VersioningConfiguration={"Status": "Suspended"}
     )
-    result = execute_accept(cfg, plan, drift_id="d1", actor_name="carol", base_commit=base)
-    assert not result.pushed
+    # What the orchestration does: read declared and live now, compare, prepare, run.
+    sessions, key = AwsSessions(cfg.aws), load_or_create_key(prepare_data_dir(cfg))
+    found = load_all(cfg, sessions, key)
+    res = next(r for r in found.resources if r.id == "acme-logs")
+    subject = compare(cfg, res, read_live(cfg, sessions, res), key, base)
+    prepared = prepare_accept(cfg, key, subject, fingerprint="d1", actor_name="carol")
+    assert prepared.body["written"] == ["versioning"] and prepared.body["commit"] == base
+    assert prepared.body["branch"] == "driftwatch/accept-d1" and prepared.body["push"] is False
+    assert "push is off" in prepared.summary
+    outcome = prepared.run()
+    assert outcome.status == "succeeded" and not outcome.resolve, outcome.result
+    assert outcome.result["pushed"] is False
     assert git(remote, "branch", "--list", "driftwatch/*") == ""
     cache = GitSource(cfg.git, cfg.storage.data_dir).cache  # type: ignore[arg-type]
-    assert git(cache, "rev-parse", "refs/heads/driftwatch/accept-d1") == result.commit
+    assert git(cache, "rev-parse", "refs/heads/driftwatch/accept-d1") == outcome.result["commit"]
     assert git(repo.path, "status", "--porcelain") == ""  # the user's checkout is untouched
+    assert git(repo.path, "branch", "--list", "driftwatch/*") == ""
     stale = plan_accept(
         res,
         {"versioning": "Suspended"},
@@ -562,35 +570,37 @@ def test_accepting_an_unmanaged_bucket_declares_it_in_sync(
     before = scan(cfg_path)
     (unmanaged,) = before.findings("unmanaged")
     cfg = load_config(cfg_path)
-    collector = collectors.get("aws_s3_bucket")()
-    client = aws.client("s3")
-    (live,) = [
-        lv
-        for lv in collector.list_resources(client, Scope("default", "us-east-1", "aws_s3_bucket"))
-        if lv.id == "acme-stray"
-    ]
-    attrs = live_attributes(collector, client, live)
-    plan = plan_new_manifest(
-        "aws_s3_bucket",
-        live.id,
-        "default",
-        "us-east-1",
-        attrs,
-        folder="declared",
-        known_from="a live read",
+    sessions, key = AwsSessions(cfg.aws), load_or_create_key(prepare_data_dir(cfg))
+    prepared = prepare_accept_unmanaged(
+        cfg,
+        sessions,
+        key,
+        ("default", "us-east-1", "aws_s3_bucket", "acme-stray"),
+        fingerprint=unmanaged["fingerprint"],
+        actor_name="dave",
     )
-    assert set(plan.written) == {
+    assert set(prepared.body["written"]) == {
         "versioning",
         "server_side_encryption",
         "public_access_block",
         "policy",
         "tags",
     }
-    base = before.doc["scan"]["commit"]
-    result = execute_accept(
-        cfg, plan, drift_id=unmanaged["fingerprint"], actor_name="dave", base_commit=base
-    )
-    git(remote, "update-ref", "refs/heads/main", result.commit)
+    path = "declared/accepted/default/us-east-1/aws_s3_bucket/acme-stray.yaml"
+    assert prepared.body["path"] == path and prepared.body["new_file"]
+    outcome = prepared.run()
+    assert outcome.status == "succeeded" and outcome.result["pushed"], outcome.result
+    git(remote, "update-ref", "refs/heads/main", outcome.result["commit"])
     after = scan(cfg_path)
     assert after.code == 0, after.stdout + after.stderr
     assert after.doc["summary"]["in_sync"] == 1 and after.findings("unmanaged") == []
+    # Once declared, a second accept of the same resource would overwrite the file: refused.
+    with pytest.raises(RemediationError, match="already exists"):
+        prepare_accept_unmanaged(
+            cfg,
+            sessions,
+            key,
+            ("default", "us-east-1", "aws_s3_bucket", "acme-stray"),
+            fingerprint="again",
+            actor_name="dave",
+        )
