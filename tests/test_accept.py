@@ -604,3 +604,63 @@ def test_accepting_an_unmanaged_bucket_declares_it_in_sync(
             fingerprint="again",
             actor_name="dave",
         )
+
+
+# ------------------------------------------------------------- fidelity on real manifests
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "docs" / "examples" / "declared").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_adding_a_tag_to_any_example_manifest_changes_only_that_line(path: Path) -> None:
+    text = path.read_text()
+    original = yaml.safe_load(text)
+    entries = original.get("resources", [original])
+    lines = ruamel_lines(text)
+    tagged = [(i, e) for i, e in enumerate(entries) if isinstance(e["spec"].get("tags"), dict)]
+    for i, entry in tagged:
+        tags = {str(k): str(v) for k, v in entry["spec"]["tags"].items()}
+        res = declared(entry["type"], str(entry["id"]), path.name, lines[i])
+        have = {"tags": {**tags, "accepted": "yes"}}
+        plan = plan_accept(res, have, [Change("tags.accepted", None, "yes")], text, set())
+        removed, added = diff_lines(plan.diff)
+        assert len(removed) <= 1 and len(added) == len(removed) + (0 if removed else 1), plan.diff
+        assert '"yes"' in added[-1]  # a YAML 1.1 reader must not see a boolean
+        expected = yaml.safe_load(text)
+        got = expected["resources"][i] if "resources" in expected else expected
+        got["spec"]["tags"]["accepted"] = "yes"
+        assert yaml.safe_load(plan.new_text) == expected
+    assert tagged or path.name in {"lambda.yaml"}, "no tagged resource in the example"
+
+
+def ruamel_lines(text: str) -> list[int]:
+    """The line of each resource entry, as driftwatch records it."""
+    from ruamel.yaml import YAML
+
+    doc = YAML().load(text)
+    return [int(item.lc.line) + 1 for item in doc.get("resources", [doc])]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "# head\n---\ntype: aws_s3_bucket\nid: b\nspec:\n  versioning: Enabled # c\n",
+            "# head\n---\ntype: aws_s3_bucket\nid: b\nspec:\n  versioning: Suspended # c\n",
+        ),
+        (
+            "type: aws_s3_bucket\r\nid: b\r\nspec:\r\n  versioning: Enabled\r\n  policy: ~\r\n",
+            "type: aws_s3_bucket\r\nid: b\r\nspec:\r\n  versioning: Suspended\r\n  policy: ~\r\n",
+        ),
+        (
+            "type: aws_s3_bucket\nid: b\nspec:\n  policy:\n  versioning: Enabled",
+            "type: aws_s3_bucket\nid: b\nspec:\n  policy:\n  versioning: Suspended",
+        ),
+    ],
+    ids=["comment-and-document-start", "crlf-and-null", "no-final-newline"],
+)
+def test_file_conventions_survive(text: str, expected: str) -> None:
+    res = declared("aws_s3_bucket", "b", "b.yaml", None)
+    change = Change("versioning", "Enabled", "Suspended")
+    plan = plan_accept(res, {"versioning": "Suspended"}, [change], text, set())
+    assert plan.new_text == expected

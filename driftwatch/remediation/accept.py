@@ -58,7 +58,8 @@ SECRET_WHY = (
 _SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids")
 _ABSENT = object()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_RESOLVER = VersionedResolver()
+# YAML 1.2 (ruamel, driftwatch) and 1.1 (PyYAML, many tools: `yes`, `on` are booleans there).
+_RESOLVERS = (VersionedResolver(), VersionedResolver(version=(1, 1)))
 _STR = "tag:yaml.org,2002:str"
 
 
@@ -269,6 +270,10 @@ class _Format:
         yaml.width = 4096  # never re-wrap long lines: the diff shows only what changed
         assert isinstance(self.indent, int)
         yaml.indent(mapping=self.indent, sequence=self.seq_indent, offset=self.seq_offset)
+        null = _null_style(self.text)
+        yaml.representer.add_representer(
+            type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", null)
+        )
         return yaml
 
     def load(self) -> Any:
@@ -280,12 +285,16 @@ class _Format:
             raise RemediationError(f"{self.path}: cannot parse: {exc}") from None
 
     def dump(self, doc: Any) -> str:
+        """The document as text, with the file's line ends and final newline (or none)."""
         if self.json:
-            out = json.dumps(plain(doc), indent=self.indent, ensure_ascii=self.ascii)
-            return out + ("\n" if self.text.endswith("\n") else "")
-        stream = io.StringIO()
-        self._yaml().dump(doc, stream)
-        return stream.getvalue()
+            out = json.dumps(plain(doc), indent=self.indent, ensure_ascii=self.ascii) + "\n"
+        else:
+            stream = io.StringIO()
+            self._yaml().dump(doc, stream)
+            out = _document_head(self.text) + stream.getvalue()
+        if not self.text.endswith("\n"):
+            out = out.rstrip("\n")
+        return out.replace("\n", "\r\n") if "\r\n" in self.text else out
 
     def entry_spec(self, doc: Any, declared: DeclaredResource) -> dict[str, Any]:
         """The `spec` mapping of the entry declaring this resource."""
@@ -293,6 +302,24 @@ class _Format:
         if not isinstance(spec, dict):
             raise RemediationError(f"{declared.where}: the resource has no `spec` mapping")
         return spec
+
+
+_NULL_WORD = re.compile(r"(?::|^\s*-)[ \t]+(null|Null|NULL|~)[ \t]*(?:#[^\n]*)?\r?$", re.M)
+
+
+def _null_style(text: str) -> str:
+    """How the file writes null: `key: null` (or `~`) when it does, else `key:` (ruamel's)."""
+    found = _NULL_WORD.search(text)
+    return found.group(1) if found else ""
+
+
+_DOC_START = re.compile(r"\A((?:[ \t]*(?:#[^\n]*)?\r?\n)*---[ \t]*(?:#[^\n]*)?\r?\n)")
+
+
+def _document_head(text: str) -> str:
+    """Comments and an explicit `---` before the document: ruamel would drop them."""
+    found = _DOC_START.match(text)
+    return found.group(1).replace("\r\n", "\n") if found else ""
 
 
 _KEY_ONLY = re.compile(r"^( *)(?:- +)?[^#\s][^#]*:\s*(?:#.*)?$")
@@ -514,13 +541,15 @@ def _json_text(value: Any, old: str) -> str:
 def _manifest_value(value: Any) -> Any:
     """A canonical value as written in a manifest (a copy: canonical forms are shared).
 
-    A string YAML would read as another type (tag value "42", "true") is double-quoted.
+    A string YAML 1.2 or 1.1 would read as another type ("42", "true", "yes") is double-quoted.
     """
     if isinstance(value, dict):
         return {str(k): _manifest_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_manifest_value(v) for v in value]
-    if isinstance(value, str) and _RESOLVER.resolve(ScalarNode, value, (True, False)) != _STR:
+    if isinstance(value, str) and any(
+        r.resolve(ScalarNode, value, (True, False)) != _STR for r in _RESOLVERS
+    ):
         return DoubleQuotedScalarString(value)
     return value
 
