@@ -664,3 +664,30 @@ def test_file_conventions_survive(text: str, expected: str) -> None:
     change = Change("versioning", "Enabled", "Suspended")
     plan = plan_accept(res, {"versioning": "Suspended"}, [change], text, set())
     assert plan.new_text == expected
+
+
+def test_a_refused_attribute_leaves_no_trace_beside_a_written_one() -> None:
+    text = textwrap.dedent("""\
+        resources:
+          - type: aws_security_group
+            id: web
+            spec:
+              description: web tier   # shown in the console
+              ingress:
+                # from the load balancer
+                - {protocol: tcp, from_port: 443, to_port: 443, security_groups: [sg-0aaa]}
+              tags: {team: web}
+          # the next one
+          - type: aws_security_group
+            id: db
+            spec: {}
+        """)
+    changes = [Change('ingress["tcp 443-443 self"]', {}, None), Change("tags.team", "web", "edge")]
+    have = {"ingress": {}, "tags": {"team": "edge"}}
+    plan = plan_accept(
+        declared("aws_security_group", "web", "sg.yaml", 2), have, changes, text, set()
+    )
+    assert plan.written == ("tags.team",)
+    assert [x.path for x in plan.left_out] == ['ingress["tcp 443-443 self"]']
+    removed, added = diff_lines(plan.diff)
+    assert removed == ["      tags: {team: web}"] and added == ["      tags: {team: edge}"]

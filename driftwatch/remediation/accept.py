@@ -10,6 +10,7 @@ the accepted state on the watched branch, after someone merges it.
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import tempfile
@@ -150,23 +151,24 @@ def plan_accept(
     by_attr: dict[str, list[str]] = {}
     for change in changes:
         by_attr.setdefault(split_path(change.path)[0], []).append(change.path)
+    doc = fmt.load()
+    secrets = secret_pairs(doc, secret_attrs)  # before any edit: what the file declares
+    entry = fmt.entry(doc, declared)
     writable: dict[str, list[str]] = {}
     left: list[LeftOut] = []
     for attr, paths in by_attr.items():
         why = _why_not(collector, attr, secret_attrs)
         if why is None:
-            try:  # on a fresh copy: a refused attribute leaves no trace in the text
-                write_attr(fmt.entry_spec(fmt.load(), declared), attr, collector, have, paths)
+            saved = copy.deepcopy(entry["spec"])  # comments and style included
+            try:
+                write_attr(entry["spec"], attr, collector, have, paths)
                 writable[attr] = paths
                 continue
             except Unwritable as exc:
+                entry["spec"] = saved  # a refused attribute leaves no trace in the text
                 why = str(exc)
         left += [LeftOut(p, why) for p in paths]
-    doc = fmt.load()
-    for attr, paths in writable.items():
-        write_attr(fmt.entry_spec(doc, declared), attr, collector, have, paths)
     new_text = fmt.dump(doc) if writable else source_text
-    secrets = secret_pairs(fmt.load(), secret_attrs)
     return AcceptPlan(
         resource=what,
         path=declared.source,

@@ -132,12 +132,12 @@ class ManifestFile:
             out = out.rstrip("\n")
         return out.replace("\n", "\r\n") if "\r\n" in self.text else out
 
-    def entry_spec(self, doc: Any, declared: DeclaredResource) -> dict[str, Any]:
-        """The `spec` mapping of the entry declaring this resource."""
-        spec = _entry(doc, declared, self.json).get("spec")
-        if not isinstance(spec, dict):
+    def entry(self, doc: Any, declared: DeclaredResource) -> dict[str, Any]:
+        """The mapping that declares this resource; its `spec` is a mapping."""
+        entry = _entry(doc, declared, self.json)
+        if not isinstance(entry.get("spec"), dict):
             raise RemediationError(f"{declared.where}: the resource has no `spec` mapping")
-        return spec
+        return entry
 
 
 _NULL_WORD = re.compile(r"(?::|^\s*-)[ \t]+(null|Null|NULL|~)[ \t]*(?:#[^\n]*)?\r?$", re.M)
