@@ -230,3 +230,15 @@ def test_prepare_from_config_plans_and_runs(
         prepare_pipeline(cfg, key, DRIFT, None)
     with pytest.raises(RemediationError, match="no pipeline named 'deploy'"):
         prepare_pipeline(cfg, key, DRIFT, "deploy")
+
+
+def test_command_environment_has_no_driftwatch_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTWATCH_SMTP_PASSWORD", "smtp-pw")
+    monkeypatch.setenv("CI_HOOK_KEY", SECRET)
+    monkeypatch.setenv("DRIFTWATCH_CONFIG", "/etc/driftwatch.toml")
+    monkeypatch.setenv("TF_VAR_region", "eu-west-1")
+    argv = python("import os; print(' '.join(sorted(os.environ)))")
+    result = run_pipeline(plan_pipeline(command(*argv, secret=SECRET), DRIFT))
+    names = set(result.output.split())
+    assert {"DRIFTWATCH_CONFIG", "TF_VAR_region", "PATH"} <= names
+    assert not names & {"DRIFTWATCH_SMTP_PASSWORD", "CI_HOOK_KEY"}

@@ -192,6 +192,7 @@ def _run(plan: PipelinePlan) -> dict[str, Any]:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a timeout kills its children too
+            env=_command_env(p.secret),
         )
     except OSError as exc:
         return {**base, "error": f"cannot run {plan.argv[0]!r}: {exc.strerror or exc}"}
@@ -209,6 +210,21 @@ def _run(plan: PipelinePlan) -> dict[str, Any]:
     tail.thread.join(_KILL_WAIT)
     output = _mask(_decode_tail(tail.data), p.secret)
     return {**base, "ok": error is None, "exit_code": code, "output": output, "error": error}
+
+
+def _command_env(secret: str | None) -> dict[str, str]:
+    """driftwatch's environment without its secrets.
+
+    Config secrets come from `DRIFTWATCH_*` variables (`${DRIFTWATCH_...}` references)
+    or from variables named by `*_env` keys: the former are dropped by name (except
+    DRIFTWATCH_CONFIG, so the command may run driftwatch), the pipeline's key by value.
+    """
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("DRIFTWATCH_") and k != "DRIFTWATCH_CONFIG")
+        and not (secret and v == secret)
+    }
 
 
 class _Tail:
