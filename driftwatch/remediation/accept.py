@@ -55,6 +55,7 @@ SECRET_WHY = (
     "managed (e.g. a secrets store feeding the deployment)"
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_BRANCH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,12 @@ def execute_accept(
     if not plan.written:
         raise RemediationError(
             f"nothing to accept for {plan.resource}: every drifted path was left out"
+        )
+    if not _BRANCH_PART.fullmatch(drift_id) or not actor_name.strip():
+        raise RemediationError(
+            f"a drift id ({drift_id!r}) made of letters, digits, _ and - and a user name "
+            "are needed to name the branch and the commit's author",
+            status=400,
         )
     source = GitSource(cfg.git, cfg.storage.data_dir)
     repo = _repo(source.cache, base_commit)

@@ -27,7 +27,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from driftwatch.collectors.base import Collector
 from driftwatch.declared.manifests import plain
-from driftwatch.models import GLOBAL_REGION, DeclaredResource
+from driftwatch.models import DeclaredResource
 from driftwatch.paths import split_path
 from driftwatch.registry import collectors
 from driftwatch.remediation.subject import RemediationError
@@ -224,10 +224,10 @@ def _line(node: Any) -> int | None:
 
 
 def _same_place(item: dict[str, Any], declared: DeclaredResource) -> bool:
-    region = item.get("region", declared.region)
-    return item.get("account", declared.account) == declared.account and region in (
-        declared.region,
-        GLOBAL_REGION if declared.region == GLOBAL_REGION else declared.region,
+    """The entry names the resource's account and region, or leaves them to the defaults."""
+    return (
+        item.get("account", declared.account) == declared.account
+        and item.get("region", declared.region) == declared.region
     )
 
 
