@@ -26,7 +26,9 @@ from driftwatch.remediation.accept import (
     execute_accept,
     plan_accept,
     plan_new_manifest,
+    plan_remove,
     prepare_accept,
+    prepare_accept_missing,
     prepare_accept_unmanaged,
 )
 from driftwatch.remediation.subject import RemediationError, compare, read_live
@@ -548,6 +550,19 @@ def test_prepared_accept_without_push_commits_in_driftwatchs_clone_only(
     assert git(cache, "rev-parse", "refs/heads/driftwatch/accept-d1") == outcome.result["commit"]
     assert git(repo.path, "status", "--porcelain") == ""  # the user's checkout is untouched
     assert git(repo.path, "branch", "--list", "driftwatch/*") == ""
+    # acme-data was never created: accepting that drift removes its declaration.
+    gone = next(r for r in found.resources if r.id == "acme-data")
+    removal = prepare_accept_missing(
+        cfg, sessions, key, gone, base, fingerprint="d3", actor_name="carol"
+    )
+    assert removal.body["written"] == ["(resource)"]
+    removed = removal.run()
+    assert removed.status == "succeeded", removed.result
+    after = git(cache, "show", f"{removed.result['commit']}:declared/buckets.yaml")
+    assert "acme-data" not in after and "# Untouched by the accept." not in after
+    assert "# Central logs; versioned." in after and "acme-logs" in after
+    with pytest.raises(RemediationError, match="is live again"):
+        prepare_accept_missing(cfg, sessions, key, res, base, fingerprint="d4", actor_name="c")
     stale = plan_accept(
         res,
         {"versioning": "Suspended"},
@@ -691,3 +706,58 @@ def test_a_refused_attribute_leaves_no_trace_beside_a_written_one() -> None:
     assert [x.path for x in plan.left_out] == ['ingress["tcp 443-443 self"]']
     removed, added = diff_lines(plan.diff)
     assert removed == ["      tags: {team: web}"] and added == ["      tags: {team: edge}"]
+
+
+# ------------------------------------------------------------- missing: the declaration goes
+
+THREE = """\
+# file head
+resources:
+  # first bucket
+  - type: aws_s3_bucket
+    id: one
+    spec:
+      tags:
+        x: y
+  # second bucket
+  - type: aws_s3_bucket
+    id: two
+    spec: {versioning: Enabled}
+  # third bucket
+  - type: aws_s3_bucket
+    id: three   # last
+"""
+
+
+@pytest.mark.parametrize(
+    ("rid", "line", "gone"),
+    [
+        ("one", 4, ["# first bucket", "- type: aws_s3_bucket", "id: one", "spec:", "tags:",
+                    "x: y"]),
+        ("two", 10, ["# second bucket", "- type: aws_s3_bucket", "id: two",
+                     "spec: {versioning: Enabled}"]),
+        ("three", 14, ["# third bucket", "- type: aws_s3_bucket", "id: three   # last"]),
+    ],
+)  # fmt: skip
+def test_removing_an_entry_takes_its_lines_and_keeps_the_others_comments(
+    rid: str, line: int, gone: list[str]
+) -> None:
+    plan = plan_remove(declared("aws_s3_bucket", rid, "b.yaml", line), THREE)
+    removed, added = diff_lines(plan.diff)
+    assert [ln.strip() for ln in removed] == gone and added == []
+    assert plan.written == ("(resource)",) and not plan.deletes_file
+    kept = [e["id"] for e in yaml.safe_load(plan.new_text or "")["resources"]]
+    assert kept == [i for i in ("one", "two", "three") if i != rid]
+
+
+def test_removing_the_only_resource_deletes_its_file_or_empties_the_list() -> None:
+    single = "type: aws_s3_bucket\nid: b\nspec: {}\n"
+    plan = plan_remove(declared("aws_s3_bucket", "b", "b.yaml", 1), single)
+    assert plan.deletes_file and plan.new_text is None
+    assert plan.diff.splitlines()[:2] == ["--- a/b.yaml", "+++ /dev/null"]
+    listed = json.dumps({"resources": [{"type": "aws_s3_bucket", "id": "b"}]}, indent=2) + "\n"
+    plan = plan_remove(declared("aws_s3_bucket", "b", "b.json"), listed)
+    assert plan.new_text == '{\n  "resources": []\n}\n'
+    res = declared("aws_s3_bucket", "b", "tf", declared_by={"state": "net"})
+    with pytest.raises(RemediationError, match="use pipeline mode"):
+        plan_remove(res, single)

@@ -25,6 +25,7 @@ from gitdb.base import IStream
 from ruamel.yaml.comments import CommentedMap
 
 from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
+from driftwatch.collect import Collection, ScopePlan
 from driftwatch.collectors.base import Collector, NotComparable
 from driftwatch.config import Config, GitConfig
 from driftwatch.declared.git import GitSource, Remote, fatal_detail, read_blob, redact
@@ -36,6 +37,7 @@ from driftwatch.remediation.manifest_edit import (
     ManifestFile,
     Unwritable,
     declared_form,
+    remove_entry,
     secret_pairs,
     unified_diff,
     verify,
@@ -81,7 +83,7 @@ class AcceptPlan:
     resource: str
     path: str
     old_text: str | None  # None: a new file
-    new_text: str
+    new_text: str | None  # None: the file is deleted
     written: tuple[str, ...]
     left_out: tuple[LeftOut, ...]
     diff: str
@@ -91,12 +93,17 @@ class AcceptPlan:
     def new_file(self) -> bool:
         return self.old_text is None
 
+    @property
+    def deletes_file(self) -> bool:
+        return self.new_text is None
+
     def to_dict(self) -> dict[str, Any]:
         """The plan as shown and stored: no file text, the diff with secrets masked."""
         return {
             "resource": self.resource,
             "path": self.path,
             "new_file": self.new_file,
+            "deletes_file": self.deletes_file,
             "written": list(self.written),
             "left_out": [x.to_dict() for x in self.left_out],
             "diff": self.diff,
@@ -141,12 +148,7 @@ def plan_accept(
     hold) is left out with why; a Terraform-declared resource is refused whole.
     """
     what = describe(declared.type, declared.id, declared.account, declared.region)
-    if declared.declared_by:
-        raise RemediationError(
-            f"{what} is declared by Terraform state ({_tf_where(declared.declared_by)}), "
-            "not by a manifest: change the .tf config; use pipeline mode",
-            status=400,
-        )
+    _refuse_terraform(declared, what)
     collector = collectors.get(declared.type)
     fmt = ManifestFile.for_file(declared.source, source_text)
     by_attr: dict[str, list[str]] = {}
@@ -179,6 +181,39 @@ def plan_accept(
         left_out=tuple(left),
         diff=unified_diff(declared.source, source_text, new_text, secrets),
     )
+
+
+REMOVED = "(resource)"  # what a plan for a missing resource writes: the whole declaration
+
+
+def plan_remove(declared: DeclaredResource, source_text: str) -> AcceptPlan:
+    """A missing resource accepted: its declaration removed (the file, if it declares only it)."""
+    what = describe(declared.type, declared.id, declared.account, declared.region)
+    _refuse_terraform(declared, what)
+    fmt = ManifestFile.for_file(declared.source, source_text)
+    doc = fmt.load()
+    secrets = secret_pairs(doc, set())
+    new_text = None if remove_entry(doc, declared, fmt.json) else fmt.dump(doc)
+    return AcceptPlan(
+        resource=what,
+        path=declared.source,
+        old_text=source_text,
+        new_text=new_text,
+        written=(REMOVED,),
+        left_out=(),
+        diff=unified_diff(declared.source, source_text, new_text, secrets),
+        note="missing live: the declaration is removed"
+        + (" with its file" if new_text is None else ""),
+    )
+
+
+def _refuse_terraform(declared: DeclaredResource, what: str) -> None:
+    if declared.declared_by:
+        raise RemediationError(
+            f"{what} is declared by Terraform state ({_tf_where(declared.declared_by)}), "
+            "not by a manifest: change the .tf config; use pipeline mode",
+            status=400,
+        )
 
 
 def _why_not(collector: Collector, attr: str, secret_attrs: set[str]) -> str | None:
@@ -350,13 +385,21 @@ def _check_base(cache: Path, base_commit: str, plan: AcceptPlan) -> None:
 
 
 def _message(plan: AcceptPlan, drift_id: str, actor: str) -> str:
-    lines = [
-        f"Accept live {plan.resource} into Git",
-        "",
-        f"driftwatch drift {drift_id}: the live values of",
-        *(f"  {p}" for p in plan.written),
-        f"written into {plan.path}" + (" (a new file)." if plan.new_file else "."),
-    ]
+    if plan.written == (REMOVED,):
+        lines = [
+            f"Accept missing {plan.resource} into Git",
+            "",
+            f"driftwatch drift {drift_id}: the resource is gone live; its declaration is",
+            f"removed from {plan.path}" + (" (the file is deleted)." if plan.deletes_file else "."),
+        ]
+    else:
+        lines = [
+            f"Accept live {plan.resource} into Git",
+            "",
+            f"driftwatch drift {drift_id}: the live values of",
+            *(f"  {p}" for p in plan.written),
+            f"written into {plan.path}" + (" (a new file)." if plan.new_file else "."),
+        ]
     if plan.left_out:
         lines += ["", "Left out:", *(f"  {x.path}: {x.why}" for x in plan.left_out)]
     lines += ["", f"Accepted by {actor} with driftwatch."]
@@ -366,10 +409,13 @@ def _message(plan: AcceptPlan, drift_id: str, actor: str) -> str:
 def _commit(
     repo: git.Repo, base: str, plan: AcceptPlan, message: str, author: str, email: str
 ) -> str:
-    """A commit of base's tree with the one file replaced, made through a private index."""
-    data = plan.new_text.encode()
-    blob = repo.odb.store(IStream("blob", len(data), io.BytesIO(data))).hexsha.decode()
-    mode = _mode(repo, base, plan.path)
+    """A commit of base's tree with the one file replaced (or removed), via a private index."""
+    if plan.new_text is None:
+        update = ["--force-remove", plan.path]
+    else:
+        data = plan.new_text.encode()
+        blob = repo.odb.store(IStream("blob", len(data), io.BytesIO(data))).hexsha.decode()
+        update = ["--add", "--cacheinfo", f"{_mode(repo, base, plan.path)},{blob},{plan.path}"]
     people = {
         "GIT_AUTHOR_NAME": author,
         "GIT_AUTHOR_EMAIL": email,
@@ -380,7 +426,7 @@ def _commit(
         index = str(Path(tmp) / "index")
         with repo.git.custom_environment(GIT_INDEX_FILE=index, **people):
             repo.git.read_tree(base)
-            repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{plan.path}")
+            repo.git.update_index(*update)
             tree = repo.git.write_tree()
             return str(repo.git.commit_tree(tree, "-p", base, "-m", message))
 
@@ -421,11 +467,16 @@ def _same_change(repo: git.Repo, sha: str, base: str, plan: AcceptPlan) -> bool:
     """True when `sha` is known here, has `base` as its only parent, and holds the planned file."""
     try:
         commit = repo.commit(sha)
-        blob = commit.tree / plan.path
-    except (ValueError, KeyError, git.BadName):
+    except (ValueError, git.BadName):
         return False
     parents = [p.hexsha for p in commit.parents]
-    return parents == [base] and bytes(blob.data_stream.read()) == plan.new_text.encode()
+    return parents == [base] and _holds(repo.git_dir, sha, plan)
+
+
+def _holds(cache: Any, commit: str, plan: AcceptPlan) -> bool:
+    """The file at `commit` is the planned text (or absent, when the plan deletes it)."""
+    found = read_blob(Path(cache), commit, plan.path)
+    return found == (None if plan.new_text is None else plan.new_text.encode())
 
 
 def _push(repo: git.Repo, remote: Remote, branch: str, commit: str, url: str) -> None:
@@ -501,6 +552,44 @@ def prepare_accept_unmanaged(
     return _prepared(cfg, secret_key, plan, attrs, commit, fingerprint, actor_name)
 
 
+def prepare_accept_missing(
+    cfg: Config,
+    sessions: AwsSessions,
+    secret_key: bytes,
+    declared: DeclaredResource,
+    commit: str | None,
+    *,
+    fingerprint: str,
+    actor_name: str,
+) -> Prepared:
+    """Mode 2 for a missing drift: remove the declaration, once a fresh read finds it gone."""
+    git_cfg = _git(cfg)
+    if commit is None:
+        raise RemediationError("the declared state was not read from Git; nothing to edit", 400)
+    _confirm_missing(cfg, sessions, declared)
+    text = read_blob(GitSource(git_cfg, cfg.storage.data_dir).cache, commit, declared.source)
+    if text is None:
+        raise RemediationError(f"{declared.source} is not in commit {commit[:12]}")
+    plan = plan_remove(declared, text.decode())
+    gone = {"missing": list(declared.key)}
+    return _prepared(cfg, secret_key, plan, gone, commit, fingerprint, actor_name)
+
+
+def _confirm_missing(cfg: Config, sessions: AwsSessions, declared: DeclaredResource) -> None:
+    """Read the resource's scope now: it must be readable, and the resource absent."""
+    plan = ScopePlan(declared.scope, account_of(cfg, declared.account), watched=False)
+    plan.declared.append(declared)
+    got = Collection(sessions, cfg.aws.max_concurrency).run([plan])
+    problem = got.failed_scopes.get(declared.scope) or got.unchecked.get(declared.key)
+    if problem:
+        raise RemediationError(f"cannot read {declared.type} {declared.id!r} now: {problem}")
+    if declared.key in got.matches:
+        raise RemediationError(
+            f"{declared.type} {declared.id!r} is live again: nothing to accept (the next "
+            "scan resolves the drift)"
+        )
+
+
 def _git(cfg: Config) -> GitConfig:
     if cfg.git is None:
         raise RemediationError("accept into Git needs a [git] repository in the config", 400)
@@ -551,7 +640,7 @@ def _run_accept(
         return Outcome(FAILED, {"error": str(exc), "summary": f"failed: {exc}"})
     assert cfg.git is not None
     cache = GitSource(cfg.git, cfg.storage.data_dir).cache
-    if read_blob(cache, done.commit, plan.path) != plan.new_text.encode():
+    if not _holds(cache, done.commit, plan):
         return Outcome(FAILED, {**done.to_dict(), "error": "the commit does not hold the plan"})
     where = "pushed to the remote" if done.pushed else "in driftwatch's clone (push is off)"
     summary = (

@@ -45,14 +45,14 @@ class Unwritable(Exception):
 
 
 def unified_diff(
-    path: str, old: str | None, new: str, secrets: Iterable[tuple[str, str]] = ()
+    path: str, old: str | None, new: str | None, secrets: Iterable[tuple[str, str]] = ()
 ) -> str:
-    """A `git diff`-style unified diff of one file, with the given secret values masked."""
+    """A `git diff`-style unified diff of one file (None: absent), secret values masked."""
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
         fromfile="/dev/null" if old is None else f"a/{path}",
-        tofile=f"b/{path}",
+        tofile="/dev/null" if new is None else f"b/{path}",
     )
     text = "".join(
         ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines
@@ -214,6 +214,33 @@ def _entry(doc: Any, declared: DeclaredResource, is_json: bool) -> dict[str, Any
             "at this commit: scan again and plan from the new commit"
         )
     return found[0]
+
+
+def remove_entry(doc: Any, declared: DeclaredResource, is_json: bool) -> bool:
+    """Remove the entry declaring the resource; True when it is the whole file (delete it).
+
+    A list file keeps its other entries and their comments (`resources: []` when none
+    is left: an empty manifest is valid, a repository without one is not). The
+    comment lines that head the next entry move with it; the removed entry's go.
+    """
+    entry = _entry(doc, declared, is_json)
+    if not (isinstance(doc, dict) and "resources" in doc):
+        return True
+    seq = doc["resources"]
+    index = next(i for i, item in enumerate(seq) if item is entry)
+    trailing = "" if is_json else _take_trailing(entry)
+    if index > 0 and not is_json:
+        _take_trailing(seq[index - 1])  # the comment lines heading the removed entry
+    del seq[index]
+    if index > 0:
+        _give_trailing(seq[index - 1], trailing)
+    elif isinstance(seq, CommentedSeq):  # the first entry's comments hang on `resources:`
+        tokens = [CommentToken(trailing, CommentMark(0), None)] if trailing and seq else None
+        if isinstance(doc, CommentedMap) and "resources" in doc.ca.items:
+            doc.ca.items["resources"][3] = tokens
+        if seq.ca.comment:
+            seq.ca.comment[1] = tokens
+    return False
 
 
 def _line(node: Any) -> int | None:
