@@ -22,6 +22,7 @@ from driftwatch.lifecycle import CHANGED, NEW, REOPENED, LifecyclePlan
 
 EV_RESOLVED = "resolved"
 EV_REMINDER = "reminder"
+EV_SNOOZE_ENDED = "snooze ended"
 UNHEALTHY = ("failed", "partial")
 # How each event reads in a message.
 EVENT_TITLES = {
@@ -30,6 +31,7 @@ EVENT_TITLES = {
     "reopened": "reopened",
     "resolved": "resolved",
     "reminder": "still open",
+    "snooze ended": "open again (acknowledgement ended)",
 }
 
 
@@ -244,6 +246,19 @@ def plan_reminder(
     if not due:
         return None
     return Digest(channel.name, None, order(due), base_url=base_url, reminder=True)
+
+
+def plan_snooze_ends(
+    channels: Sequence[ChannelConfig], items: Sequence[AlertItem], base_url: str | None = None
+) -> list[Digest]:
+    """Acknowledgements that ran out (the drift is open again): one digest per channel
+    that wants any of them. Dedup is by event, as for a scan's digest."""
+    digests = []
+    for channel in channels:
+        mine = order(i for i in items if wants(channel, i))
+        if mine:
+            digests.append(Digest(channel.name, None, mine, base_url=base_url))
+    return digests
 
 
 def drift_link(base_url: str | None, fingerprint: str) -> str | None:

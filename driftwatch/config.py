@@ -222,6 +222,8 @@ class ChannelConfig:
     kinds: tuple[str, ...] = ()
     notify_resolved: bool = True
     notify_scan_failures: bool = True
+    repeat_interval: dt.timedelta | None = None  # remind of drifts still open; None: never
+    remind_min_severity: str = "high"
     settings: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -599,6 +601,8 @@ _CHANNEL_KEYS = {
     "kinds",
     "notify_resolved",
     "notify_scan_failures",
+    "repeat_interval",
+    "remind_min_severity",
 }
 
 
@@ -645,8 +649,27 @@ def _channel(r: _Reader, t: Any, key: str) -> ChannelConfig:
         kinds=tuple(kinds),
         notify_resolved=r.boolean(t, key, "notify_resolved", True),
         notify_scan_failures=r.boolean(t, key, "notify_scan_failures", True),
+        repeat_interval=_repeat_interval(r, t, key),
+        remind_min_severity=_severity_name(r, t, key, "remind_min_severity", "high"),
         settings=notifier.settings(r, t, key),
     )
+
+
+def _repeat_interval(r: _Reader, t: dict[str, Any], key: str) -> dt.timedelta | None:
+    """How often to remind of a drift still open (e.g. "4h"); absent: never."""
+    if "repeat_interval" not in t:
+        return None
+    every = _duration(r, t, key, "repeat_interval", "0s")
+    if every < dt.timedelta(seconds=10):
+        raise r.fail(f"{key}.repeat_interval", 'must be at least 10s (typically "4h" or "1d")')
+    return every
+
+
+def _severity_name(r: _Reader, t: dict[str, Any], key: str, name: str, default: str) -> str:
+    value = t.get(name, default)
+    if value not in SEVERITIES:
+        raise r.fail(f"{key}.{name}", f"must be one of {', '.join(SEVERITIES)}, got {value!r}")
+    return str(value)
 
 
 def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:

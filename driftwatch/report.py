@@ -65,6 +65,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "stored": result.lifecycle is not None,
             "stale_source": result.stale_source,
             "states": result.states,
+            "auto_remediations": result.auto_remediations,
         },
         "summary": result.summary,
         "drifts": drifts,

@@ -57,6 +57,7 @@ class ScanResult:
     errors: list[ScopeError]
     declared: int = 0
     lifecycle: LifecyclePlan | None = None
+    auto_remediations: list[int] = field(default_factory=list)  # ids run after the scan
     expired_rules: list[IgnoreRule] = field(default_factory=list)
     hidden: list[Hidden] = field(default_factory=list)  # what [[ignore]] rules hid
     unused_rules: list[IgnoreRule] = field(default_factory=list)
@@ -399,7 +400,22 @@ def run_scan(
             )
             raise
         result.pruned = _maybe_prune(cfg, store)
-        return result
+    # Outside the lock: each auto-remediation takes it in turn, as a person's would.
+    result.auto_remediations = _auto_remediate(cfg, store, result)
+    return result
+
+
+def _auto_remediate(cfg: Config, store: Store, result: ScanResult) -> list[int]:
+    """[[remediation.auto]] reverts of drifts this scan opened; never fails the scan."""
+    if not (cfg.remediation.enabled and cfg.remediation.auto):
+        return []
+    from driftwatch.remediation.auto import run_after_scan
+
+    try:
+        return run_after_scan(cfg, store, result.lifecycle)
+    except Exception as exc:  # logged with its traceback; the scan's result stands
+        log.error("auto-remediation failed after scan", exc_info=exc)
+        return []
 
 
 def alert_setup(cfg: Config) -> AlertSetup | None:

@@ -17,8 +17,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -26,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from driftwatch.collect import Progress
 from driftwatch.config import Config, Schedule
 from driftwatch.delivery import send_due
 from driftwatch.errors import DriftwatchError, LockError
@@ -121,6 +124,11 @@ class Scheduler:
             executor="scans",
         )
         aps.add_job(
+            self._follow_up,
+            IntervalTrigger(seconds=follow_up_every(self.cfg)),
+            id="follow-up",
+        )
+        aps.add_job(
             self._send,
             IntervalTrigger(seconds=SEND_EVERY_S),
             id="outbox",
@@ -182,10 +190,13 @@ class Scheduler:
         started, scan_id, status, error = now_iso(), None, None, None
         try:
             scan_store = Store(self.store.path)
+            progress = RequestProgress(self.store.path, request_id) if request_id else None
             try:
-                result = run_scan(self.cfg, scan_store, run_as=run_as, wait_s=5)
+                result = run_scan(self.cfg, scan_store, progress, run_as=run_as, wait_s=5)
             finally:
                 scan_store.close()
+                if progress is not None:
+                    progress.close()
             scan_id, status = result.id, result.status
         except FencedError as exc:
             log.warning("scan not run or not stored: %s", exc)
@@ -217,6 +228,18 @@ class Scheduler:
             s.name, every=s.every, next_run_at=_iso(job.next_run_time if job else None)
         )
 
+    def _follow_up(self) -> None:
+        """Reminders of drifts still open, and acknowledgements that ran out."""
+        if self.fence is None or not self.cfg.alerts.channels:
+            return
+        since = (dt.datetime.now(dt.UTC) - FOLLOW_UP_LOOKBACK).strftime("%Y-%m-%dT%H:%M:%SZ")
+        store = Store(self.store.path)
+        try:
+            store.expire_snoozes()
+            store.follow_up(self.cfg.alerts.channels, self.cfg.dashboard.base_url, since)
+        finally:
+            store.close()
+
     def _send(self) -> None:
         if self.fence is None:
             return
@@ -225,6 +248,51 @@ class Scheduler:
             send_due(store, self.cfg.alerts, self.still_leader)
         finally:
             store.close()
+
+
+class RequestProgress:
+    """A requested scan's progress, written for the scan-now page at most once a second
+    (and once at the end) through its own connection."""
+
+    def __init__(self, path: Path, request_id: int, every_s: float = 1.0) -> None:
+        self.path, self.request_id, self.every_s = path, request_id, every_s
+        self._store: Store | None = None
+        self._last = 0.0
+        self._latest: Progress | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        self._latest = progress
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self._write(progress)
+
+    def _write(self, p: Progress) -> None:
+        try:
+            if self._store is None:
+                self._store = Store(self.path, migrate=False)
+            self._store.scan_request_progress(
+                self.request_id, p.scopes_done, p.scopes_total, p.resources_read, p.api_calls
+            )
+        except DriftwatchError as exc:  # progress is a courtesy: never fail the scan for it
+            log.warning("could not record scan progress: %s", exc)
+
+    def close(self) -> None:
+        if self._latest is not None:
+            self._write(self._latest)
+        if self._store is not None:
+            self._store.close()
+
+
+FOLLOW_UP_LOOKBACK = dt.timedelta(days=1)  # snooze ends older than this are not announced
+
+
+def follow_up_every(cfg: Config) -> float:
+    """How often the leader looks for reminders due: half the shortest repeat_interval,
+    from 5 s to 5 min (an acknowledgement that ran out is announced within that)."""
+    intervals = [c.repeat_interval for c in cfg.alerts.channels if c.repeat_interval]
+    half = min(intervals).total_seconds() / 2 if intervals else 300.0
+    return max(5.0, min(300.0, half))
 
 
 def start_in_thread(

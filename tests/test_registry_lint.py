@@ -111,3 +111,20 @@ def test_every_notifier_module_is_registered() -> None:
         "base",
     }
     assert modules == {name for name, _ in _notifier_entries()}
+
+
+def test_every_type_has_a_remediator_that_is_documented_and_tested() -> None:
+    import driftwatch.remediators  # noqa: F401
+    from driftwatch.registry import remediators
+
+    docs = (ROOT / "docs" / "remediation.md").read_text()
+    assert set(remediators.names()) == set(collectors.names()), (
+        "every resource type needs a remediator (driftwatch/remediators/)"
+    )
+    for rtype, cls in remediators:
+        assert cls.__doc__ and cls.__doc__.strip(), f"{cls.__name__} needs a docstring"
+        assert f"## Revert: {rtype}" in docs, f"docs/remediation.md needs '## Revert: {rtype}'"
+        module = cls.__module__.rsplit(".", 1)[-1]
+        assert (ROOT / "tests" / f"test_remediator_{module}.py").exists(), rtype
+        for option in cls.options:
+            assert f"`{option.name}`" in docs, f"docs/remediation.md must explain {option.name}"

@@ -312,3 +312,52 @@ def test_no_burst_of_catch_up_scans_after_a_pause(
         assert all(str(b[0]) >= str(a[1]) for a, b in itertools.pairwise(spans) if a[1])
     finally:
         stop_all(procs)
+
+
+def test_the_scheduler_sends_a_reminder_of_a_drift_still_open(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    aws.client("s3").create_bucket(Bucket="logs")
+    repo.declare({"type": "aws_s3_bucket", "id": "logs", "spec": {"versioning": "Enabled"}})
+    with receiver() as rec:
+        channel = alerting(rec.url + "/hook") + "repeat_interval = '10s'\n"
+        cfg = write_config(tmp_path, aws.url, repo.path, SCHED + channel)
+        procs = [start(cfg, tmp_path / "a.log")]
+        try:
+            # The first scheduled scan announces the drift, then 10 s on, one reminder.
+            waited = wait_for(lambda: len(rec.requests) >= 2, 45)
+            first, second = (r["json"] for r in rec.requests[:2])
+            assert [i["event"] for i in first["drifts"]] == ["opened"]
+            assert second["title"] == "driftwatch reminder: 1 drift still open"
+            assert [(i["id"], i["event"]) for i in second["drifts"]] == [("logs", "reminder")]
+            assert waited >= 10
+        finally:
+            stop_all(procs)
+
+
+def test_a_requested_scan_reports_its_progress(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    aws.client("s3").create_bucket(Bucket="logs")
+    repo.declare({"type": "aws_s3_bucket", "id": "logs", "spec": {}})
+    slow = (
+        '[scan]\ntypes = ["aws_s3_bucket", "aws_sqs_queue"]\n'
+        '[[schedules]]\nname = "daily"\ncron = "0 3 * * *"\n'
+    )
+    cfg = write_config(tmp_path, aws.url, repo.path, slow)
+    db = tmp_path / "state" / "driftwatch.db"
+    procs = [start(cfg, tmp_path / "a.log")]
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM leases") == 1, 20)
+        store = Store(db)
+        request, _ = store.request_scan("olga")
+        store.close()
+        done = f"SELECT count(*) FROM scan_requests WHERE id = {request['id']} AND status = 'done'"
+        wait_for(lambda: count(db, done) == 1, 30)
+        [(sdone, total, read, calls)] = rows(
+            db, "SELECT scopes_done, scopes_total, resources_read, api_calls FROM scan_requests"
+        )
+        assert sdone == total == 2  # one region, two watched types
+        assert read == 1 and isinstance(calls, int) and calls >= 2
+    finally:
+        stop_all(procs)

@@ -272,6 +272,10 @@ def test_scan_now_queued_running_finished(
     html = text(operator.get(url))
     assert 'data-request-status="running"' in html and 'http-equiv="refresh"' in html
     assert 'id="scan-link"' not in html  # claimed; its scan has not started yet
+    store.scan_request_progress(rid, 3, 8, 41, 17)
+    html = text(operator.get(url))
+    assert 'data-done="3" data-total="8"' in html
+    assert "3 of 8 scopes read, 41 resources, 17 API calls" in html
     running = store.start_scan(now_iso(), None, "request")
     html = text(operator.get(url))
     assert f'id="scan-link">#{running}<' in html and 'data-request-status="running"' in html

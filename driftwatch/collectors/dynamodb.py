@@ -125,6 +125,7 @@ class DynamoDbTable(Collector):
 
     def read_tags(self, client: Any, live: LiveResource) -> dict[str, Any]:
         arn = self._table_arn(client, live)
+        live.listed["arn"] = arn  # a tag revert names the table by ARN (remediators/dynamodb.py)
         return {"tags": list(paginate(client, "list_tags_of_resource", "Tags", ResourceArn=arn))}
 
     def _table_arn(self, client: Any, live: LiveResource) -> str:

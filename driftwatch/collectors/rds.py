@@ -84,6 +84,7 @@ class DbInstance(Collector):
                 "engine": db.get("Engine"),
                 "instance_class": db.get("DBInstanceClass"),
                 "cluster": db.get("DBClusterIdentifier"),
+                "arn": db.get("DBInstanceArn"),  # what a tag revert names the instance by
             },
             attrs={
                 "engine": db.get("Engine"),

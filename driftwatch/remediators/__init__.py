@@ -1,6 +1,19 @@
 """One module per AWS service family, beside its collector; importing this registers them."""
 
-from driftwatch.remediators import s3
+from driftwatch.remediators import dynamodb, kms, lambda_, logs, rds, s3, sns, sqs
 from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target
 
-__all__ = ["Call", "Remediator", "RevertPlan", "Target", "s3"]
+__all__ = [
+    "Call",
+    "Remediator",
+    "RevertPlan",
+    "Target",
+    "dynamodb",
+    "kms",
+    "lambda_",
+    "logs",
+    "rds",
+    "s3",
+    "sns",
+    "sqs",
+]

@@ -9,7 +9,7 @@ import gc
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from driftwatch.store.prune import PruneCounts, prune
 
 if TYPE_CHECKING:
     from driftwatch.alerts import AlertSetup, Digest
+    from driftwatch.config import ChannelConfig
 
 __all__ = [
     "OPEN",
@@ -240,6 +241,36 @@ class Store:
                 [error, message_id],
             )
 
+    def follow_up(
+        self, channels: Sequence[ChannelConfig], base_url: str | None, since: str
+    ) -> list[int]:
+        """Reminders due (repeat_interval) and announcements of acknowledgements that ran
+        out since `since`, queued in one transaction; the outbox ids."""
+        from driftwatch.alerts import plan_reminder, plan_snooze_ends
+
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ids: list[int] = []
+        with self._immediate():
+            ended = outbox.snooze_end_items(self.conn, since, base_url)
+            ids += outbox.enqueue(self.conn, plan_snooze_ends(channels, ended, base_url), stamp)
+            reminding = [c for c in channels if c.repeat_interval is not None]
+            drifts = outbox.open_drifts(self.conn, base_url) if reminding else []
+            for channel in reminding:
+                said = outbox.last_said(self.conn, channel.name)
+                digest = plan_reminder(
+                    channel,
+                    drifts,
+                    said,
+                    now,
+                    channel.repeat_interval,
+                    channel.remind_min_severity,
+                    base_url,
+                )
+                if digest is not None:
+                    ids.append(outbox.enqueue_reminder(self.conn, digest, stamp))
+        return ids
+
     def messages(
         self, status: str | None = None, channel: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
@@ -300,6 +331,17 @@ class Store:
                 [_now(), row[0]],
             )
             return int(row[0])
+
+    def scan_request_progress(
+        self, request_id: int, done: int, total: int, resources: int, calls: int
+    ) -> None:
+        """Where a requested scan has got to (written at most once a second)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE scan_requests SET scopes_done = ?, scopes_total = ?, "
+                "resources_read = ?, api_calls = ? WHERE id = ?",
+                [done, total, resources, calls, request_id],
+            )
 
     def finish_scan_request(
         self, request_id: int, scan_id: int | None, error: str | None = None
@@ -501,6 +543,16 @@ class Store:
     def refuse_remediation(self, rid: int, actor: Actor, why: str) -> None:
         with self.db.atomic():
             remediations.refuse(self.conn, rid, actor, _now(), why)
+
+    def auto_history(self, limit: int) -> list[tuple[int, str, str, bool]]:
+        return remediations.auto_history(self.conn, limit)
+
+    def meta(self, key: str) -> str | None:
+        return remediations.meta(self.conn, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            remediations.set_meta(self.conn, key, value)
 
     def remediation_note(self, fp: str, actor: Actor, text: str) -> None:
         with self.db.atomic():

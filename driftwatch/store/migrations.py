@@ -409,3 +409,18 @@ def m011_remediations(db: Database) -> None:
         "CREATE UNIQUE INDEX idx_remediations_executing ON remediations (resource_key) "
         "WHERE status = 'executing'"
     )
+
+
+@migrations()
+def m012_reminders(db: Database) -> None:
+    """When each channel was last reminded of each drift still open (repeat_interval)."""
+    db.table("reminders").create(
+        {"channel": str, "fingerprint": str, "at": str}, pk=("channel", "fingerprint")
+    )
+
+
+@migrations()
+def m013_scan_request_progress(db: Database) -> None:
+    """A requested scan's progress while it runs (the scan-now page shows it live)."""
+    for column in ("scopes_done", "scopes_total", "resources_read", "api_calls"):
+        db.table("scan_requests").add_column(column, int)

@@ -216,3 +216,27 @@ def _event(conn: sqlite3.Connection, fp: str, at: str, event: str, actor: str, r
         "VALUES (?, NULL, ?, ?, ?, ?)",
         [fp, at, event, reason, actor],
     )
+
+
+def auto_history(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str, bool]]:
+    """(id, status, requested_at, auto) of the latest auto-remediations and of every
+    succeeded one (a person's success resets the breaker), newest first."""
+    rows = conn.execute(
+        "SELECT id, status, requested_at, auto FROM remediations "
+        "WHERE auto = 1 OR status = ? ORDER BY id DESC LIMIT ?",
+        [SUCCEEDED, limit],
+    )
+    return [(int(i), str(s), str(at), bool(a)) for i, s, at, a in rows]
+
+
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

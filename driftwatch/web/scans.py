@@ -58,6 +58,10 @@ REQUEST_TRIGGER = "request"  # scans.trigger of a scan the leader ran for a requ
 _REQUEST_FIELDS = (
     "id",
     "status",
+    "scopes_done",
+    "scopes_total",
+    "resources_read",
+    "api_calls",
     "requested_at",
     "requested_by",
     "started_at",

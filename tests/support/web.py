@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from driftwatch.alerts import AlertSetup
 from driftwatch.config import Config, parse_config
 from driftwatch.lifecycle import Coverage
 from driftwatch.models import Change, Finding, Kind, Scope, ScopeError
@@ -69,6 +70,7 @@ def persist(
     errors: list[ScopeError] | None = None,
     status: str = "ok",
     commit: str = "c0ffee" * 6 + "abcd",
+    alerts: AlertSetup | None = None,
 ) -> int:
     scan_id = store.start_scan(at)
     scopes = frozenset(Scope("default", r, t) for r in ("us-east-1", "eu-west-1") for t in (S3, SG))
@@ -90,6 +92,7 @@ def persist(
             declared=len(findings),
             api_calls=12,
             duration_s=1.5,
+            alerts=alerts,
         )
     )
     return scan_id
