@@ -761,3 +761,63 @@ def test_removing_the_only_resource_deletes_its_file_or_empties_the_list() -> No
     res = declared("aws_s3_bucket", "b", "tf", declared_by={"state": "net"})
     with pytest.raises(RemediationError, match="use pipeline mode"):
         plan_remove(res, single)
+
+
+def test_a_large_manifest_diff_is_exactly_the_drifted_lines() -> None:
+    # difflib's "popular line" heuristic would show the repeated `tags:` lines as changed.
+    text = "resources:\n" + "".join(
+        f"  - type: aws_s3_bucket\n    id: b{i}\n    spec:\n      tags:\n        team: t{i}\n"
+        for i in range(300)
+    )
+    res = declared("aws_s3_bucket", "b150", "big.yaml", 1 + 5 * 150 + 1)
+    have = {"tags": {"team": "moved"}}
+    plan = plan_accept(res, have, [Change("tags.team", "t150", "moved")], text, set())
+    assert diff_lines(plan.diff) == (["        team: t150"], ["        team: moved"])
+    assert plan.diff.splitlines()[2] == "@@ -753,7 +753,7 @@"  # 3 lines of context
+
+
+def test_diffs_apply_and_are_no_longer_than_difflibs() -> None:
+    import difflib
+    import random
+
+    from driftwatch.remediation.manifest_edit import unified_diff
+
+    rng = random.Random(7)
+    for _ in range(300):
+        old = [f"line {rng.randrange(8)}\n" for _ in range(rng.randrange(0, 40))]
+        new = list(old)
+        for _ in range(rng.randrange(1, 4)):
+            at = rng.randrange(len(new) + 1)
+            if new and rng.random() < 0.5:
+                del new[min(at, len(new) - 1)]
+            else:
+                new.insert(at, f"new {rng.randrange(5)}\n")
+        ours = unified_diff("f", "".join(old), "".join(new))
+        assert apply_diff(old, ours) == new, ours
+        theirs = "".join(difflib.unified_diff(old, new, "a/f", "b/f"))
+        assert changed(ours) <= changed(theirs)
+
+
+def apply_diff(old: list[str], diff: str) -> list[str]:
+    """Apply a unified diff, checking every context and removed line against `old`."""
+    out: list[str] = []
+    at = 0
+    for line in diff.splitlines(keepends=True)[2:]:
+        if line.startswith("@@"):
+            start = int(line.split()[1][1:].split(",")[0])
+            length = line.split()[1].split(",")
+            begin = start - 1 if len(length) == 1 or length[1] != "0" else start
+            out += old[at:begin]
+            at = begin
+        elif line[0] in " -":
+            assert old[at] == line[1:], (at, line)
+            at += 1
+            if line[0] == " ":
+                out.append(line[1:])
+        else:
+            out.append(line[1:])
+    return out + old[at:]
+
+
+def changed(diff: str) -> int:
+    return sum(ln[:1] in "+-" for ln in diff.splitlines()[2:])

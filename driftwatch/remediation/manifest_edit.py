@@ -48,12 +48,19 @@ def unified_diff(
     path: str, old: str | None, new: str | None, secrets: Iterable[tuple[str, str]] = ()
 ) -> str:
     """A `git diff`-style unified diff of one file (None: absent), secret values masked."""
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        (new or "").splitlines(keepends=True),
-        fromfile="/dev/null" if old is None else f"a/{path}",
-        tofile="/dev/null" if new is None else f"b/{path}",
-    )
+    a, b = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True)
+    lines = []
+    for group in _groups(a, b):
+        (_, i1, _, j1, _), (_, _, i2, _, j2) = group[0], group[-1]
+        lines.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [" " + ln for ln in a[i1:i2]]
+                continue
+            lines += ["-" + ln for ln in a[i1:i2]] + ["+" + ln for ln in b[j1:j2]]
+    if lines:
+        head = "/dev/null" if old is None else f"a/{path}"
+        lines[:0] = [f"--- {head}\n", "+++ " + ("/dev/null" if new is None else f"b/{path}\n")]
     text = "".join(
         ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines
     )
@@ -61,6 +68,73 @@ def unified_diff(
         pattern = rf"((?<![\w-]){re.escape(key)}[\"']?\s*:\s*)([\"']?){re.escape(value)}\2"
         text = re.sub(pattern, r'\1"(secret: not shown)"', text)
     return text
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _groups(a: list[str], b: list[str]) -> list[list[Opcode]]:
+    """difflib's hunks with 3 lines of context, exact on large manifests.
+
+    difflib's own heuristic ("autojunk") treats lines repeated all over a big manifest
+    (`tags:`, `spec:`) as junk and shows them as changed; without it, matching the
+    whole file is slow. So the common head and tail are cut first, and only the
+    middle is matched exactly.
+    """
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    middle = difflib.SequenceMatcher(
+        None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False
+    )
+    codes = [("equal", 0, head, 0, head)]
+    codes += [
+        (t, i1 + head, i2 + head, j1 + head, j2 + head)
+        for t, i1, i2, j1, j2 in middle.get_opcodes()
+    ]
+    codes.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    merged: list[Opcode] = []
+    for code in codes:
+        if code[1] == code[2] and code[3] == code[4]:
+            continue
+        if merged and merged[-1][0] == code[0] == "equal":
+            merged[-1] = ("equal", merged[-1][1], code[2], merged[-1][3], code[4])
+        else:
+            merged.append(code)
+    return _grouped(merged) if any(tag != "equal" for tag, *_ in merged) else []
+
+
+def _grouped(codes: list[Opcode], n: int = 3) -> list[list[Opcode]]:
+    """difflib's get_grouped_opcodes(), on opcodes computed above."""
+    tag, i1, i2, j1, j2 = codes[0]
+    if tag == "equal":
+        codes[0] = tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2
+    tag, i1, i2, j1, j2 = codes[-1]
+    if tag == "equal":
+        codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
+    groups: list[list[Opcode]] = []
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * n:  # a long unchanged run ends a hunk
+            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's `start,length` as unified diffs write it (difflib's rule)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start if not length else start + 1},{length}"
 
 
 def secret_pairs(doc: Any, secret_attrs: set[str]) -> list[tuple[str, str]]:
