@@ -31,6 +31,10 @@ class AttrKind:
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         return value
 
+    def declared(self, value: Any) -> Any:
+        """A canonical value as a manifest writes it (accept into Git); most kinds: as is."""
+        return value
+
 
 @dataclass(frozen=True)
 class Str(AttrKind):
@@ -319,6 +323,10 @@ class Rules(AttrKind):
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         out = {key: entry for _, key, entry in _entries(value or (), ctx.get("self_id"))}
         return dict(sorted(out.items()))
+
+    def declared(self, value: Any) -> Any:
+        """One rule per source, without the null descriptions of the canonical entries."""
+        return [{k: v for k, v in e.items() if v is not None} for e in (value or {}).values()]
 
 
 def _rule_problem(rule: Any) -> str | None:

@@ -821,3 +821,45 @@ def apply_diff(old: list[str], diff: str) -> list[str]:
 
 def changed(diff: str) -> int:
     return sum(ln[:1] in "+-" for ln in diff.splitlines()[2:])
+
+
+def test_a_list_declared_for_a_keyed_canonical_form_is_written_whole() -> None:
+    text = textwrap.dedent("""\
+        type: aws_dynamodb_table
+        id: orders
+        spec:
+          attribute:
+            - {name: pk, type: S}
+          read_capacity: 5
+        """)
+    have = {"attribute": {"pk": "S", "sk": "N"}}
+    plan = plan_accept(
+        declared("aws_dynamodb_table", "orders", "t.yaml", 1),
+        have,
+        [Change("attribute.sk", None, "N")],
+        text,
+        set(),
+    )
+    assert yaml.safe_load(plan.new_text or "")["spec"] == {
+        "attribute": [{"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}],
+        "read_capacity": 5,
+    }
+
+
+def test_a_document_declared_as_json_text_stays_json_text() -> None:
+    text = textwrap.dedent("""\
+        type: aws_sqs_queue
+        id: jobs
+        spec:
+          redrive_policy: '{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq", "maxReceiveCount": 3}'
+        """)  # noqa: E501
+    live = {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq", "maxReceiveCount": 5}
+    plan = plan_accept(
+        declared("aws_sqs_queue", "jobs", "q.yaml", 1),
+        {"redrive_policy": live},
+        [Change("redrive_policy.maxReceiveCount", 3, 5)],
+        text,
+        set(),
+    )
+    written = yaml.safe_load(plan.new_text or "")["spec"]["redrive_policy"]
+    assert isinstance(written, str) and json.loads(written) == live

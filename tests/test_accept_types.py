@@ -8,8 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import seed, seed_dynamodb, seed_iam, seed_kms, seed_lambda, seed_logs, seed_rds
-from support import seed_sns, seed_sqs
+from support import (
+    seed,
+    seed_dynamodb,
+    seed_iam,
+    seed_kms,
+    seed_lambda,
+    seed_logs,
+    seed_rds,
+    seed_sns,
+    seed_sqs,
+)
 from support.env import Aws, write_config
 
 from driftwatch.config import load_config

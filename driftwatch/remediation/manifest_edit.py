@@ -31,7 +31,7 @@ from driftwatch.models import DeclaredResource
 from driftwatch.paths import split_path
 from driftwatch.registry import collectors
 from driftwatch.remediation.subject import RemediationError
-from driftwatch.schema import AttrKind, Policy, PolicyMap, Rules, StrSet, rule_entries
+from driftwatch.schema import AttrKind, Rules, StrSet, rule_entries
 
 _SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids")
 _ABSENT = object()
@@ -346,6 +346,8 @@ def write_attr(
         _write_rules(spec, attr, live or {}, paths)
     elif isinstance(kind, StrSet):
         _write_set(spec, attr, live or [])
+    elif isinstance(spec.get(attr), list) and isinstance(live, dict):
+        spec[attr] = declared_form(kind, live)  # a list in the manifest, keyed canonically
     else:
         for path in paths:
             _write_path(spec, split_path(path), have, kind)
@@ -440,12 +442,8 @@ def _write_path(
         key = _key(node, name)
         here = _lookup(have, parts[: depth + 1])
         current = node[key] if key is not _ABSENT else _ABSENT
-        if (
-            isinstance(current, str)
-            and isinstance(kind, Policy | PolicyMap)
-            and isinstance(here, dict)
-        ):
-            node[key] = _json_text(here, current)  # a policy declared as JSON text: whole
+        if isinstance(current, str) and isinstance(here, dict):  # a document as JSON text
+            node[key] = _json_text(here, current)  # written whole, as JSON text again
             return
         if depth == len(parts) - 1:
             if here is _ABSENT:
@@ -579,7 +577,5 @@ def _rule_node(entry: dict[str, Any], flow: bool) -> CommentedMap:
 
 
 def declared_form(kind: AttrKind, value: Any) -> Any:
-    """A canonical value in the manifest's shape (security-group rules back to a list)."""
-    if isinstance(kind, Rules):
-        return [_rule_node(entry, flow=False) for entry in value.values()]
-    return _manifest_value(value)
+    """A canonical value in the manifest's shape (e.g. security-group rules back to a list)."""
+    return _manifest_value(kind.declared(value))
