@@ -542,6 +542,9 @@ def test_prepared_accept_without_push_commits_in_driftwatchs_clone_only(
     assert prepared.body["written"] == ["versioning"] and prepared.body["commit"] == base
     assert prepared.body["branch"] == "driftwatch/accept-d1" and prepared.body["push"] is False
     assert "push is off" in prepared.summary
+    # Planning again (at execution, by someone else) gives the same digests: not stale.
+    again = prepare_accept(cfg, key, subject, fingerprint="d1", actor_name="dan")
+    assert (again.plan_hash, again.live_hash) == (prepared.plan_hash, prepared.live_hash)
     outcome = prepared.run()
     assert outcome.status == "succeeded" and not outcome.resolve, outcome.result
     assert outcome.result["pushed"] is False

@@ -232,7 +232,7 @@ def _document_head(text: str) -> str:
     return found.group(1).replace("\r\n", "\n") if found else ""
 
 
-_KEY_ONLY = re.compile(r"^( *)(?:- +)?[^#\s][^#]*:\s*(?:#.*)?$")
+_KEY_ONLY = re.compile(r"^ *(?:- +)?[^#\s][^#]*:\s*(?:#.*)?$")  # `key:` opening a block
 
 
 def _yaml_indents(text: str) -> tuple[int, int, int]:
@@ -247,7 +247,7 @@ def _yaml_indents(text: str) -> tuple[int, int, int]:
         head = _KEY_ONLY.match(line)
         if not head:
             continue
-        base = len(head.group(1)) + (len(line) - len(line.lstrip(" -")) - len(head.group(1)))
+        base = len(line) - len(line.lstrip(" -"))  # the key's column, after any `- `
         depth = len(nxt) - len(nxt.lstrip(" "))
         if nxt.lstrip(" ").startswith("- ") and sequence is None and depth >= base:
             dash = nxt.lstrip(" ")
