@@ -267,6 +267,7 @@ def secret_digest(key: bytes, value: str) -> str:
 # Protocols whose rules have ports (ICMP: type and code); AWS returns them by name.
 _PORTED = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 _PORTED_NAMES = frozenset(_PORTED.values())
+PORTED_PROTOCOLS = _PORTED_NAMES  # the canonical protocols whose rules carry ports
 # Names accepted for a protocol: those four, and the IANA keywords of protocols commonly
 # allowed through a security group. AWS returns every other protocol by its number and
 # without ports: it ignores them (Terraform reads them as 0/0).

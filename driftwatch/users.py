@@ -62,6 +62,12 @@ def spend_password_check(password: str) -> None:
     check_password_hash(_dummy_hash(), password)
 
 
+def login_key(name: str) -> str:
+    """What the login throttle stores for a typed user name: its SHA-256, since people
+    type passwords into the name field too, and a failure row lives for an hour."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
 def new_token() -> str:
     """A bearer token: shown once, never stored (only its hash is)."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)

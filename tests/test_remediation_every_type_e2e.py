@@ -51,8 +51,15 @@ SEEDERS: dict[str, tuple[str, Callable[[Aws], tuple[Spec, Spec]]]] = {
 
 # Attributes moto cannot change (the planner is tested on them as data in the type's
 # tests/test_remediator_<module>.py): moto 5.2.5 answers HTTP 500 to
-# logs:AssociateKmsKey and logs:DisassociateKmsKey.
-MOTO_GAPS = {"aws_cloudwatch_log_group": ("kms_key_id",)}
+# logs:AssociateKmsKey and logs:DisassociateKmsKey; it implements neither
+# ec2:MonitorInstances nor ec2:UnmonitorInstances; and it keys a user's tags by its ARN,
+# which holds the path, so moving the user drops its tags there, not on AWS (the path
+# is reverted alone in test_remediator_iam.py).
+MOTO_GAPS = {
+    "aws_cloudwatch_log_group": ("kms_key_id",),
+    "aws_instance": ("monitoring",),
+    "aws_iam_user": ("path",),
+}
 
 ENABLED = """
 [scan]

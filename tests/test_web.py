@@ -158,14 +158,14 @@ def test_login_is_throttled_after_five_failures(app: Flask) -> None:
 
 def test_next_accepts_only_local_paths(app: Flask) -> None:
     client = app.test_client()
-    token = csrf_token(client)
     for target, expected in (
         ("/drifts?kind=missing", "/drifts?kind=missing"),
         ("https://evil.example/", "/"),
         ("//evil.example/", "/"),
         ("/\\evil.example", "/"),
     ):
-        client.post("/logout", data={"csrf_token": token})
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
+        token = csrf_token(client)  # a login starts a new session: a new CSRF token
         resp = client.post(
             "/login",
             data={"username": "vic", "password": PASSWORD, "csrf_token": token, "next": target},

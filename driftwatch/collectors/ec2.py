@@ -136,6 +136,8 @@ class Instance(Collector):
                         scope.account,
                         scope.region,
                         names=(name,) if name else (),
+                        # Not compared; a revert of the instance type depends on it.
+                        listed={"state": inst.get("State", {}).get("Name")},
                         attrs={
                             "instance_type": inst.get("InstanceType"),
                             "ami": inst.get("ImageId"),

@@ -101,6 +101,13 @@ class IamRole(Collector):
     def read_tags(self, client: Any, live: LiveResource) -> dict[str, Any]:
         return {"tags": list(paginate(client, "list_role_tags", "Tags", RoleName=live.id))}
 
+    def read_instance_profiles(self, client: Any, live: LiveResource) -> dict[str, Any]:
+        """Read only to delete an unmanaged role (no attribute is fed by it)."""
+        items = paginate(
+            client, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=live.id
+        )
+        return {"instance_profiles": [p["InstanceProfileName"] for p in items]}
+
 
 @register
 class IamPolicy(Collector):
@@ -159,6 +166,20 @@ class IamPolicy(Collector):
         # ListPolicies returns neither the description nor the tags; GetPolicy returns both.
         policy = client.get_policy(PolicyArn=live.listed["arn"])["Policy"]
         return {"description": policy.get("Description"), "tags": policy.get("Tags", [])}
+
+    def read_versions(self, client: Any, live: LiveResource) -> dict[str, Any]:
+        """Read only to revert the document (no attribute is fed by it): IAM keeps five."""
+        items = paginate(client, "list_policy_versions", "Versions", PolicyArn=live.listed["arn"])
+        return {
+            "versions": [
+                {
+                    "id": v["VersionId"],
+                    "default": bool(v.get("IsDefaultVersion")),
+                    "created": v["CreateDate"].isoformat(),
+                }
+                for v in items
+            ]
+        }
 
     def summary(self, live: LiveResource) -> dict[str, Any]:
         return {"id": live.id, "arn": live.listed["arn"], "path": live.attrs["path"]}

@@ -62,7 +62,12 @@ class Remediation:
         """Store a plan (nothing changes anywhere); its id is what is confirmed and run."""
         drift = self._drift(req.fingerprint)
         self._check_allowed(req, drift, role)
-        prepared = self._prepare(req, drift)
+        try:
+            prepared = self._prepare(req, drift)
+        except RemediationError:
+            raise
+        except DriftwatchError as exc:  # Git or AWS unreadable now: say so, change nothing
+            raise RemediationError(f"cannot plan now: {exc}", status=502) from None
         ttl = self.cfg.remediation.plan_ttl
         expires = (dt.datetime.now(dt.UTC) + ttl).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {**prepared.body, "summary": prepared.summary, "mode": req.mode}

@@ -20,6 +20,7 @@ from driftwatch.remediation.subject import (
     keyed_hash,
     list_live,
     read_live,
+    read_more,
 )
 from driftwatch.remediators.base import Call, RevertPlan, Target
 
@@ -52,6 +53,7 @@ def prepare_revert(
         raise RemediationError(
             f"{subject.declared.type} {subject.declared.id!r} is in sync now; nothing to revert"
         )
+    read_more(cfg, sessions, subject.declared.key, subject.live, remediator.reads)
     target = Target(
         subject.declared,
         subject.live,
@@ -78,6 +80,7 @@ def prepare_delete(
     live = list_live(cfg, sessions, key)
     if live is None:
         raise RemediationError(f"{key[2]} {key[3]!r} is not live any more; nothing to delete")
+    read_more(cfg, sessions, key, live, remediator.delete_reads)
     plan = remediator.delete(live)
     collector = collectors.get(key[2])()
     body = {
@@ -139,7 +142,10 @@ def _call_all(
     for call in plan.calls:
         step: dict[str, Any] = {"operation": call.operation, "fixes": list(call.fixes)}
         try:
-            getattr(_client(cfg, sessions, key, call), call.operation)(**call.params)
+            client = _client(cfg, sessions, key, call)
+            getattr(client, call.operation)(**call.params)
+            if call.waiter:  # e.g. the instance must be stopped before its type changes
+                client.get_waiter(call.waiter).wait(**call.params)
         except Exception as exc:  # every AWS answer is reported by its code; nothing swallowed
             step["error"] = describe_error(exc)
             steps.append(step)

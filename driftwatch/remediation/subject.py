@@ -8,7 +8,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from driftwatch.aws import AwsSessions
+import botocore.exceptions as bex
+
+from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
 from driftwatch.collect import Collection, ScopePlan
 from driftwatch.collectors.base import Collector
 from driftwatch.config import AccountConfig, Config
@@ -81,6 +83,29 @@ def list_live(cfg: Config, sessions: AwsSessions, key: ResourceKey) -> LiveResou
     if scope in got.failed_scopes:
         raise RemediationError(f"cannot list {scope} now: {got.failed_scopes[scope]}")
     return next((lv for lv in got.live.get(scope, []) if lv.id == rid), None)
+
+
+def read_more(
+    cfg: Config,
+    sessions: AwsSessions,
+    key: ResourceKey,
+    live: LiveResource,
+    sources: tuple[str, ...],
+) -> None:
+    """Collector sources only a remediation needs (a remediator's `reads`), into `live.attrs`."""
+    if not sources:
+        return
+    account, region, rtype, rid = key
+    collector = collectors.get(rtype)()
+    api_region = GLOBAL_API_REGION if collector.is_global else region
+    client = sessions.client(account_of(cfg, account), api_region, collector.service)
+    for source in sources:
+        try:
+            live.attrs.update(collector.read(source, client, live))
+        except (bex.ClientError, bex.BotoCoreError) as exc:
+            raise RemediationError(
+                f"cannot read {rtype} {rid!r} now ({source}): {describe_error(exc)}"
+            ) from None
 
 
 def compare(

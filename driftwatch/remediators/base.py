@@ -24,6 +24,9 @@ class Call:
     `secret_params` names top-level parameters whose values are secrets (e.g. a
     Lambda's `Environment`): shown and stored redacted, sent as planned.
     `region` overrides the resource's region (global types call one API region).
+    `waiter` names a boto3 waiter of the same service that must succeed, given the
+    call's own `params`, before the next call runs (e.g. `instance_stopped` after
+    `stop_instances`).
     """
 
     service: str
@@ -33,6 +36,7 @@ class Call:
     note: str = ""
     secret_params: tuple[str, ...] = ()
     region: str | None = None
+    waiter: str | None = None
 
     def shown(self) -> dict[str, Any]:
         """The call as planned, with secret parameters redacted: safe to store, log and show."""
@@ -40,13 +44,16 @@ class Call:
         for name in self.secret_params:
             if name in params:
                 params[name] = _redact(params[name])
-        return {
+        shown = {
             "service": self.service,
             "operation": self.operation,
             "params": params,
             "fixes": list(self.fixes),
             "note": self.note,
         }
+        if self.waiter:
+            shown["waiter"] = self.waiter
+        return shown
 
 
 def _redact(value: Any) -> Any:
@@ -127,11 +134,18 @@ class Remediator:
     order (`order`, then the rest by name); an attribute the type cannot change in
     place goes to `RevertPlan.refuse()` with why. `delete()` plans the deletion of an
     unmanaged resource (an explicit, admin-only action); the default refuses.
+
+    `reads` names collector sources (`Collector.read_<source>`) the plan needs beyond
+    those of the declared attributes (e.g. an IAM policy's version list), and
+    `delete_reads` those `delete()` needs beyond the listing: the code that builds the
+    Target reads them; scans never do.
     """
 
     type: ClassVar[str]
     order: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
+    reads: ClassVar[tuple[str, ...]] = ()
+    delete_reads: ClassVar[tuple[str, ...]] = ()
 
     def plan(self, target: Target, options: frozenset[str] = frozenset()) -> RevertPlan:
         out = RevertPlan()

@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 INTERRUPTED = "interrupted: the process running this scan ended before it finished"
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+LOGIN_WAIT_S = 10.0  # longest wait for logins in flight before answering "throttled"
+LOGIN_PENDING_S = 30  # a login still unsettled after this died mid-check: a failure
 
 
 class Store:
@@ -501,9 +504,41 @@ class Store:
         with self.db.atomic():
             return users.revoke_token(self.conn, token_id, _now(), actor)
 
-    def record_login_failure(self, name: str, ip: str) -> None:
+    def reserve_login_attempt(
+        self, name: str, ip: str, since: str, limit: int, wait_s: float = LOGIN_WAIT_S
+    ) -> int | None:
+        """An attempt's id, counted as a failure from now until it succeeds; None when
+        `limit` failures came since `since`. When attempts in flight would reach the
+        limit this one waits (up to `wait_s`) for them to settle: parallel guesses get
+        no more password checks than serial ones, parallel good logins still pass."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            stale = (now - dt.timedelta(seconds=LOGIN_PENDING_S)).strftime(ISO)
+            with self._immediate():  # the count and the insert under one write lock
+                failed, in_flight = users.login_attempts(self.conn, since, name, ip, stale)
+                if failed >= limit:
+                    return None
+                if in_flight < limit:
+                    return users.add_login_attempt(self.conn, now.strftime(ISO), name, ip)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def settle_login_failure(self, attempt_id: int) -> None:
         with self.db.atomic():
-            users.record_login_failure(self.conn, _now(), name, ip)
+            users.settle_login_failure(self.conn, attempt_id)
+
+    def start_session(
+        self, attempt_id: int, user_id: int, digest: str, ip: str, expired_before: str
+    ) -> None:
+        with self.db.atomic():
+            users.prune_sessions(self.conn, expired_before)
+            users.start_session(self.conn, attempt_id, user_id, digest, _now(), ip)
+
+    def end_session(self, digest: str) -> None:
+        with self.db.atomic():
+            users.end_session(self.conn, digest)
 
     # --- remediations (store/remediations.py) --------------------------------------------
 

@@ -424,3 +424,21 @@ def m013_scan_request_progress(db: Database) -> None:
     """A requested scan's progress while it runs (the scan-now page shows it live)."""
     for column in ("scopes_done", "scopes_total", "resources_read", "api_calls"):
         db.table("scan_requests").add_column(column, int)
+
+
+@migrations()
+def m014_sessions(db: Database) -> None:
+    """Dashboard sessions on the server: the cookie names a row, logout deletes it, so a
+    copied cookie is refused after logout (a signed cookie alone stays valid). Only the
+    session secret's SHA-256 is stored. Login attempts in flight are marked pending."""
+    db.table("sessions").create(
+        {"id": int, "token_hash": str, "user_id": int, "created_at": str, "ip": str},
+        pk="id",
+        not_null={"token_hash", "user_id", "created_at"},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("sessions").create_index(["token_hash"], unique=True)
+    db.table("sessions").create_index(["created_at"])
+    # A login attempt is written before its password check (pending), settled as a
+    # failure or deleted on success: parallel guesses cannot outrun the throttle.
+    db.table("login_failures").add_column("pending", int)

@@ -1,4 +1,5 @@
-"""Users, API tokens and login failures (SQL only; hashing lives in driftwatch.users)."""
+"""Users, API tokens, dashboard sessions and login failures (SQL only; hashing lives in
+driftwatch.users)."""
 
 from __future__ import annotations
 
@@ -107,20 +108,64 @@ def revoke_token(conn: sqlite3.Connection, token_id: int, at: str, actor: Actor)
     return bool(cur.rowcount)
 
 
-def record_login_failure(conn: sqlite3.Connection, at: str, name: str, ip: str) -> None:
-    conn.execute("INSERT INTO login_failures (at, name, ip) VALUES (?,?,?)", [at, name, ip])
+def login_attempts(
+    conn: sqlite3.Connection, since: str, name: str, ip: str, stale_before: str
+) -> tuple[int, int]:
+    """(failures, failures and attempts in flight) since `since`, each the larger of the
+    counts for this name and for this address. An attempt still pending at
+    `stale_before` counts as a failure (its process died mid-check)."""
+    row = conn.execute(
+        "SELECT coalesce(sum(name = ? AND settled), 0), coalesce(sum(ip = ? AND settled), 0), "
+        "coalesce(sum(name = ?), 0), coalesce(sum(ip = ?), 0) FROM ("
+        "  SELECT name, ip, (coalesce(pending, 0) = 0 OR at < ?) AS settled"
+        "  FROM login_failures WHERE at >= ?)",
+        [name, ip, name, ip, stale_before, since],
+    ).fetchone()
+    return max(int(row[0]), int(row[1])), max(int(row[2]), int(row[3]))
+
+
+def add_login_attempt(conn: sqlite3.Connection, at: str, name: str, ip: str) -> int:
+    """An attempt in flight: pending until its password check settles it."""
+    cur = conn.execute(
+        "INSERT INTO login_failures (at, name, ip, pending) VALUES (?,?,?,1)", [at, name, ip]
+    )
     # Only the last minutes matter; keep the table small.
     conn.execute(
         "DELETE FROM login_failures WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-1 hour')",
         [at],
     )
+    return int(cur.lastrowid or 0)
 
 
-def login_failures_since(conn: sqlite3.Connection, since: str, name: str, ip: str) -> int:
-    """The larger of the failures for this name and for this address since `since`."""
-    row = conn.execute(
-        "SELECT coalesce(sum(name = ?), 0), coalesce(sum(ip = ?), 0) "
-        "FROM login_failures WHERE at >= ?",
-        [name, ip, since],
-    ).fetchone()
-    return max(int(row[0]), int(row[1]))
+def settle_login_failure(conn: sqlite3.Connection, attempt_id: int) -> None:
+    conn.execute("UPDATE login_failures SET pending = 0 WHERE id = ?", [attempt_id])
+
+
+def start_session(
+    conn: sqlite3.Connection, attempt_id: int, user_id: int, digest: str, at: str, ip: str
+) -> None:
+    """A successful login: its reserved failure is withdrawn and a session row made."""
+    conn.execute("DELETE FROM login_failures WHERE id = ?", [attempt_id])
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, ip) VALUES (?,?,?,?)",
+        [digest, user_id, at, ip],
+    )
+
+
+def session_user(conn: sqlite3.Connection, digest: str, since: str) -> dict[str, Any] | None:
+    """The user of a live session (made at or after `since`), or None."""
+    return _one(
+        conn.execute(
+            "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ? AND s.created_at >= ?",
+            [digest, since],
+        )
+    )
+
+
+def end_session(conn: sqlite3.Connection, digest: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?", [digest])
+
+
+def prune_sessions(conn: sqlite3.Connection, before: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE created_at < ?", [before])

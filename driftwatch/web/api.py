@@ -24,8 +24,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.before_request
 def _csrf_for_sessions() -> None:
-    """A POST made with the browser's session (not a token) needs the CSRF header."""
-    if request.method == "POST" and not request.headers.get("Authorization"):
+    """A POST made with the browser's session (not a token) needs the CSRF header: any
+    Authorization header but a bearer token leaves the caller its session cookie."""
+    bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+    if request.method == "POST" and not bearer:
         from driftwatch.web import csrf
 
         csrf.protect()

@@ -3,12 +3,17 @@
 Every route declares the role it needs with `@requires(ROLE)`; tests walk the URL map
 and fail on a route without one. A bearer token acts as its user, capped by its scope:
 a `read` token may only GET.
+
+A session is a row on the server (store `sessions`) named by a random secret in the
+signed cookie: a login makes a new one and starts a fresh cookie (no session fixation),
+a logout deletes it (a copied cookie is refused afterwards), a new password ends them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -23,6 +28,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -34,6 +40,7 @@ from driftwatch.users import (
     OPERATE,
     READ,
     VIEWER,
+    login_key,
     password_ok,
     role_at_least,
     spend_password_check,
@@ -45,6 +52,7 @@ from driftwatch.web.state import store
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 MAX_FAILURES, WINDOW = 5, dt.timedelta(minutes=1)
+SESSION_MAX_AGE = dt.timedelta(days=30)  # a session row older than this is refused
 PUBLIC = "public"  # the marker of routes anyone may call (login, /healthz, static)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,27 +64,30 @@ class User(UserMixin):
     name: str
     role: str
     session_tag: str  # changes with the password: a new password ends old sessions
+    session_secret: str = ""  # names this login's row in the sessions table
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_tag}"
+        return f"{self.id}:{self.session_tag}:{self.session_secret}"
 
     def can(self, role: str) -> bool:
         return role_at_least(self.role, role)
 
 
-def _user(row: dict[str, Any]) -> User:
-    return User(int(row["id"]), row["name"], row["role"], row["password_hash"][-12:])
+def _user(row: dict[str, Any], secret: str = "") -> User:
+    return User(int(row["id"]), row["name"], row["role"], row["password_hash"][-12:], secret)
 
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    user_id, _, tag = session_id.partition(":")
-    if not user_id.isdigit():
+    """The user of a live session row whose password has not changed since the login."""
+    user_id, tag, secret = [*session_id.split(":", 2), "", ""][:3]
+    if not user_id.isdigit() or not secret:
         return None
-    row = user_sql.user_by_id(store().conn, int(user_id))
-    if row is None or row["password_hash"][-12:] != tag:
+    since = _iso(dt.datetime.now(dt.UTC) - SESSION_MAX_AGE)
+    row = user_sql.session_user(store().conn, token_hash(secret), since)
+    if row is None or row["id"] != int(user_id) or row["password_hash"][-12:] != tag:
         return None
-    return _user(row)
+    return _user(row, secret)
 
 
 # --- who is asking -----------------------------------------------------------------------
@@ -169,25 +180,41 @@ def login() -> Any:
     name = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")
     ip = request.remote_addr or "?"
-    since = (dt.datetime.now(dt.UTC) - WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if user_sql.login_failures_since(store().conn, since, name, ip) >= MAX_FAILURES:
-        resp, status = error_response(
-            429, "Too Many Requests", "Too many failed logins; wait a minute and retry."
-        )
-        out = Response(resp, status) if isinstance(resp, str) else resp
-        out.status_code = 429
-        out.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
-        return out
+    since = _iso(dt.datetime.now(dt.UTC) - WINDOW)
+    # Counted before the (slow) password check: parallel guesses cannot all pass the
+    # throttle before the first failure is written.
+    attempt = store().reserve_login_attempt(login_key(name), ip, since, MAX_FAILURES)
+    if attempt is None:
+        return _throttled()
     row = user_sql.user_by_name(store().conn, name) if name else None
     if row is None:
         spend_password_check(password)
     if row is None or not password_ok(row["password_hash"], password):
-        store().record_login_failure(name, ip)
+        store().settle_login_failure(attempt)
         return render_template("login.html", next=target, error="Wrong user name or password."), 401
-    user = _user(row)
-    login_user(user)
-    store().audit(Actor(user.name, ip), "login", user.name)
+    _start_session(row, attempt, ip)
+    store().audit(Actor(row["name"], ip), "login", row["name"])
     return redirect(target or url_for("overview.index"))
+
+
+def _throttled() -> Response:
+    resp, status = error_response(
+        429, "Too Many Requests", "Too many failed logins; wait a minute and retry."
+    )
+    out = Response(resp, status) if isinstance(resp, str) else resp
+    out.status_code = 429
+    out.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
+    return out
+
+
+def _start_session(row: dict[str, Any], attempt: int, ip: str) -> None:
+    """A new server-side session and a fresh cookie: nothing from before the login (its
+    CSRF token included) carries over."""
+    secret = secrets.token_urlsafe(32)
+    expired = _iso(dt.datetime.now(dt.UTC) - SESSION_MAX_AGE)
+    store().start_session(attempt, int(row["id"]), token_hash(secret), ip, expired)
+    session.clear()
+    login_user(_user(row, secret))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -195,8 +222,11 @@ def login() -> Any:
 def logout() -> Any:
     who = caller()
     if who is not None:
+        if who.user.session_secret:
+            store().end_session(token_hash(who.user.session_secret))
         store().audit(who.actor, "logout", who.user.name)
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 
@@ -211,7 +241,11 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso(dt.datetime.now(dt.UTC))
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _unauthorized() -> Any:
