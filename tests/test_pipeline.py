@@ -102,7 +102,7 @@ def test_webhook_failing_status_is_a_failure() -> None:
     with receiver() as rec:
         rec.answer((503, {}))
         result = run_pipeline(plan_pipeline(webhook(rec.url), DRIFT))
-    assert not result.ok and result.status == 503
+    assert not result.ok and result.status == 503 and result.output == "ok"
     assert result.error is not None and "HTTP 503" in result.error
 
 

@@ -160,11 +160,12 @@ def _post(plan: PipelinePlan) -> dict[str, Any]:
         headers[SIGNATURE_HEADER] = sign(p.secret, timestamp, plan.body)
     req = urllib.request.Request(p.url, data=plan.body, method="POST", headers=headers)
     base: dict[str, Any] = {"pipeline": p.name, "kind": "webhook", "ok": False}
+    deadline = time.monotonic() + p.timeout.total_seconds()
     try:
         with urllib.request.urlopen(req, timeout=p.timeout.total_seconds()) as resp:
-            status, text = resp.status, _read_tail(resp)
+            status, text = resp.status, _read_tail(resp, deadline)
     except urllib.error.HTTPError as exc:
-        status, text = exc.code, _read_tail(exc)
+        status, text = exc.code, _read_tail(exc, deadline)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         what = "timed out" if isinstance(reason, TimeoutError) else f"cannot connect: {reason}"
@@ -174,9 +175,10 @@ def _post(plan: PipelinePlan) -> dict[str, Any]:
     return {**base, "ok": ok, "status": status, "output": _mask(text, p.secret), "error": error}
 
 
-def _read_tail(resp: IO[bytes]) -> str:
+def _read_tail(resp: IO[bytes], deadline: float) -> str:
+    """The answer's last TAIL_BYTES; an answer still streaming at the deadline is cut there."""
     tail = b""
-    while chunk := resp.read(65536):
+    while time.monotonic() < deadline and (chunk := resp.read1(65536)):  # type: ignore[attr-defined]
         tail = (tail + chunk)[-TAIL_BYTES:]
     return _decode_tail(tail)
 
