@@ -31,6 +31,10 @@ class AttrKind:
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         return value
 
+    def declared(self, value: Any) -> Any:
+        """A canonical value as a manifest writes it (accept into Git); most kinds: as is."""
+        return value
+
 
 @dataclass(frozen=True)
 class Str(AttrKind):
@@ -321,6 +325,10 @@ class Rules(AttrKind):
         out = {key: entry for _, key, entry in _entries(value or (), ctx.get("self_id"))}
         return dict(sorted(out.items()))
 
+    def declared(self, value: Any) -> Any:
+        """One rule per source, without the null descriptions of the canonical entries."""
+        return [{k: v for k, v in e.items() if v is not None} for e in (value or {}).values()]
+
 
 def _rule_problem(rule: Any) -> str | None:
     if not isinstance(rule, dict):
@@ -375,6 +383,11 @@ def _description_clash(rules: list[dict[str, Any]]) -> str | None:
 
 def _text(description: str | None) -> str:
     return "none" if description is None else repr(description)
+
+
+def rule_entries(rules: Any, self_id: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(rule index, canonical key, atomic rule) for every source of every declared rule."""
+    return _entries(rules, self_id)
 
 
 def _entries(rules: Any, self_id: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:

@@ -41,6 +41,9 @@ class KeyAttributes(AttrKind):
     def canonical(self, value: Any, ctx: Ctx) -> Any:
         return {str(a["name"]): str(a["type"]) for a in sorted(value or (), key=_by_name)}
 
+    def declared(self, value: Any) -> Any:
+        return [{"name": name, "type": kind} for name, kind in (value or {}).items()]
+
 
 def _by_name(item: dict[str, Any]) -> str:
     return str(item["name"])
