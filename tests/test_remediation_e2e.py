@@ -7,6 +7,7 @@ refused, a plan runs once, approval by a second person, a failing call → parti
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,65 @@ def test_a_failing_call_stops_the_plan_and_reports_partial(
     assert remaining == {"policy", "server_side_encryption", "versioning", "tags"}
     drifts = json.loads(run_cli("drifts", "--config", str(cfg), "--format", "json").stdout)
     assert drifts["drifts"][0]["status"] == "open"  # not resolved by a partial revert
+
+
+def test_accept_commits_the_live_value_on_a_branch_and_resolves_after_the_merge(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="logs")
+    s3.put_bucket_tagging(Bucket="logs", Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    repo.write(
+        "declared/buckets.yaml",
+        """
+        # Buckets of the platform team.
+        resources:
+          - type: aws_s3_bucket
+            id: logs
+            spec:
+              tags:
+                team: platform  # who pays
+        """,
+    )
+    repo.commit("declare logs")
+    extra = ENABLED + "\n[remediation.git]\npush = true\n"
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
+    assert scan(cfg).code == 2
+    fp = drift_id(cfg)
+    run = remediate(cfg, fp, "--mode", "accept", "--yes")
+    assert run.code == 0, run.stderr + run.stdout
+    row = doc(run)
+    assert row["status"] == "succeeded", row["result"]
+    branch = row["result"]["branch"]
+    assert branch == f"driftwatch/accept-{fp}"
+    # Exactly the drifted path, the comment kept in its column.
+    assert "-        team: platform  # who pays\n+        team: data      # who pays" in (
+        row["plan"]["diff"]
+    )
+    shown = repo.git("show", f"{branch}:declared/buckets.yaml")
+    assert "team: data" in shown and "# Buckets of the platform team." in shown
+    # Not resolved until the watched branch has it.
+    assert scan(cfg).code == 2
+    repo.git("merge", "-q", branch)
+    assert scan(cfg).code == 0
+
+
+def test_pipeline_command_gets_the_drift_and_its_result_is_recorded(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "pipeline-got.json"
+    script = f"import sys, pathlib; pathlib.Path({str(out)!r}).write_text(sys.stdin.read())"
+    argv = json.dumps([sys.executable, "-c", script, "{drift_id}"])
+    extra = ENABLED + f'\n[[remediation.pipelines]]\nname = "apply"\ncommand = {argv}\n'
+    extra += 'timeout = "20s"\n'
+    cfg = drifted_bucket(aws, repo, tmp_path, extra=extra)
+    fp = drift_id(cfg)
+    run = remediate(cfg, fp, "--mode", "pipeline", "--pipeline", "apply", "--yes")
+    assert run.code == 0, run.stderr + run.stdout
+    row = doc(run)
+    assert row["status"] == "succeeded", row["result"]
+    got = json.loads(out.read_text())
+    assert got["drift"]["drift_id"] == fp and got["pipeline"] == "apply"
+    # The pipeline is asked to act; the drift resolves when a scan sees it in sync.
+    drifts = json.loads(run_cli("drifts", "--config", str(cfg), "--format", "json").stdout)
+    assert drifts["drifts"][0]["status"] == "open"

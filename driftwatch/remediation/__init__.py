@@ -22,7 +22,13 @@ from driftwatch.errors import DriftwatchError, LockError
 from driftwatch.lifecycle import OPEN_STATUSES
 from driftwatch.lock import data_dir_lock
 from driftwatch.models import DeclaredResource, Kind, ResourceKey
+from driftwatch.remediation.accept import (
+    prepare_accept,
+    prepare_accept_missing,
+    prepare_accept_unmanaged,
+)
 from driftwatch.remediation.model import FAILED, Outcome, Prepared
+from driftwatch.remediation.pipeline import prepare_pipeline
 from driftwatch.remediation.revert import prepare_delete, prepare_revert
 from driftwatch.remediation.subject import RemediationError, compare, read_live
 from driftwatch.secretkey import load_or_create_key
@@ -63,7 +69,7 @@ class Remediation:
         drift = self._drift(req.fingerprint)
         self._check_allowed(req, drift, role)
         try:
-            prepared = self._prepare(req, drift)
+            prepared = self._prepare(req, drift, actor)
         except RemediationError:
             raise
         except DriftwatchError as exc:  # Git or AWS unreadable now: say so, change nothing
@@ -120,7 +126,7 @@ class Remediation:
         _action(lambda: self.store.claim_remediation(rid, actor, required))
         try:
             req = _request_of(row)
-            fresh = self._prepare(req, self._drift(req.fingerprint))
+            fresh = self._prepare(req, self._drift(req.fingerprint), actor)
         except DriftwatchError as exc:
             self.store.refuse_remediation(rid, actor, f"cannot plan again now: {exc}")
             return
@@ -197,8 +203,12 @@ class Remediation:
                 )
             _need(role, ADMIN, "delete an unmanaged resource")
 
-    def _prepare(self, req: Request, drift: dict[str, Any]) -> Prepared:
+    def _prepare(self, req: Request, drift: dict[str, Any], actor: Actor) -> Prepared:
         kind, key = drift["kind"], _key(drift)
+        if req.mode == "accept":
+            return self._prepare_accept(drift, actor)
+        if req.mode == "pipeline":
+            return prepare_pipeline(self.cfg, self.secret_key, drift, req.pipeline)
         if req.mode == "revert":
             if kind == Kind.UNMANAGED:
                 if DELETE not in req.options:
@@ -219,7 +229,32 @@ class Remediation:
                 )
             subject = self._subject(key)
             return prepare_revert(self.cfg, self.sessions, self.secret_key, subject, req.options)
-        raise RemediationError(f"mode {req.mode!r} is not available yet", status=400)
+        raise RemediationError(f"unknown mode {req.mode!r}", status=400)
+
+    def _prepare_accept(self, drift: dict[str, Any], actor: Actor) -> Prepared:
+        """Accept into Git: the manifest edit (modified), a new manifest (unmanaged), or
+        the declaration removed (missing)."""
+        kind, key, fp = drift["kind"], _key(drift), drift["fingerprint"]
+        if kind == Kind.UNMANAGED:
+            return prepare_accept_unmanaged(
+                self.cfg, self.sessions, self.secret_key, key, fingerprint=fp, actor_name=actor.name
+            )
+        declared, commit = self._declared(key)
+        if kind == Kind.MISSING:
+            return prepare_accept_missing(
+                self.cfg,
+                self.sessions,
+                self.secret_key,
+                declared,
+                commit,
+                fingerprint=fp,
+                actor_name=actor.name,
+            )
+        live = read_live(self.cfg, self.sessions, declared)
+        subject = compare(self.cfg, declared, live, self.secret_key, commit)
+        return prepare_accept(
+            self.cfg, self.secret_key, subject, fingerprint=fp, actor_name=actor.name
+        )
 
     def _subject(self, key: ResourceKey) -> Any:
         declared, commit = self._declared(key)
