@@ -1,0 +1,115 @@
+"""The IAM permission lists match the code: every boto3 call a collector makes is listed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import driftwatch.collectors  # noqa: F401
+from driftwatch import iam
+from driftwatch.registry import collectors
+
+ROOT = Path(__file__).parent.parent
+COLLECTORS = ROOT / "driftwatch" / "collectors"
+# Client methods that are botocore machinery, not API operations.
+NOT_OPERATIONS = {"can_paginate", "get_paginator"}
+
+
+def _type_of(cls: ast.ClassDef) -> str | None:
+    for node in cls.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "type" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ):
+            return str(node.value.value)
+    return None
+
+
+def _operations(tree: ast.AST) -> set[str]:
+    """`client.<op>(...)` calls and `paginate(client, "<op>", ...)` operation names."""
+    ops = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        fn = node.func
+        if isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name):
+            if fn.value.id == "client" and fn.attr not in NOT_OPERATIONS:
+                ops.add(fn.attr)
+        if isinstance(fn, ast.Name) and fn.id == "paginate" and len(node.args) > 1:
+            arg = node.args[1]
+            assert isinstance(arg, ast.Constant), ast.dump(node)
+            ops.add(str(arg.value))
+    return ops
+
+
+def called_by_collector() -> dict[str, set[str]]:
+    """Resource type → boto3 operations its collector class calls (from the source)."""
+    out: dict[str, set[str]] = {}
+    for path in sorted(COLLECTORS.glob("*.py")):
+        if path.name in ("__init__.py", "base.py"):
+            continue
+        module = ast.parse(path.read_text())
+        for cls in (n for n in module.body if isinstance(n, ast.ClassDef)):
+            rtype = _type_of(cls)
+            if rtype:
+                out[rtype] = _operations(cls)
+        helpers = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+        assert not any(_operations(h) for h in helpers), f"{path.name}: client call outside a class"
+    return out
+
+
+def test_every_collector_call_is_in_the_read_list() -> None:
+    called = called_by_collector()
+    assert set(called) == set(collectors.names()) == set(iam.READS)
+    for rtype, ops in called.items():
+        assert ops, rtype
+        listed = set(iam.READS[rtype])
+        assert ops == listed, f"{rtype}: called but not listed {ops - listed}, " + (
+            f"listed but never called {listed - ops}"
+        )
+
+
+def test_read_actions_name_the_collector_service() -> None:
+    for rtype, cls in collectors:
+        prefixes = {a.split(":")[0] for a in iam.READS[rtype].values()}
+        assert prefixes == {cls.service}, rtype
+
+
+@pytest.mark.parametrize("rtype", collectors.names())
+def test_every_attribute_is_revertible_or_says_why_not(rtype: str) -> None:
+    attrs = set(collectors.get(rtype).attributes)
+    writes = set(iam.WRITES.get(rtype, {}))
+    fixed = set(iam.NOT_REVERTIBLE.get(rtype, {}))
+    assert not writes & fixed, rtype
+    assert writes | fixed == attrs, f"{rtype}: unaccounted {attrs - writes - fixed}"
+    assert iam.write_actions(rtype)
+    assert not set(iam.write_actions(rtype)) & set(iam.read_actions([rtype])), rtype
+
+
+def test_s3_encryption_revert_is_one_action_and_deletes_are_covered() -> None:
+    calls = iam.WRITES["aws_s3_bucket"]["server_side_encryption"]
+    assert {c.operation for c in calls} == {"PutBucketEncryption", "DeleteBucketEncryption"}
+    assert iam.write_actions("aws_s3_bucket") == [
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketTagging",
+        "s3:PutBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+    ]
+
+
+def test_read_policy_has_one_statement_per_service_and_only_the_types_asked() -> None:
+    doc = iam.read_policy(["aws_s3_bucket", "aws_security_group", "aws_instance"])
+    assert [s["Sid"] for s in doc["Statement"]] == ["DriftwatchReadEC2", "DriftwatchReadS3"]
+    actions = [a for s in doc["Statement"] for a in s["Action"]]
+    assert "ec2:DescribeInstances" in actions and "s3:GetBucketPolicy" in actions
+    assert not [a for a in actions if a.startswith(("iam:", "kms:"))]
+
+
+def test_docs_iam_md_matches_the_code() -> None:
+    doc = (ROOT / "docs" / "iam.md").read_text()
+    assert doc == iam.markdown(iam.READS), "regenerate: python -m driftwatch.iam > docs/iam.md"
