@@ -133,7 +133,9 @@ WRITES: dict[str, dict[str, tuple[Call, ...]]] = {
     },
     "aws_instance": {
         # The instance type can only change while the instance is stopped.
-        "instance_type": _calls("ec2", "StopInstances", "ModifyInstanceAttribute", "StartInstances"),
+        "instance_type": _calls(
+            "ec2", "StopInstances", "ModifyInstanceAttribute", "StartInstances"
+        ),
         "vpc_security_group_ids": _calls("ec2", "ModifyInstanceAttribute"),
         "monitoring": _calls("ec2", "MonitorInstances", "UnmonitorInstances"),
         "tags": _calls("ec2", "CreateTags", "DeleteTags"),
@@ -163,7 +165,10 @@ WRITES: dict[str, dict[str, tuple[Call, ...]]] = {
             for a in ("runtime", "handler", "memory_size", "timeout", "environment", "layers")
         },
         # Setting the execution role passes it to Lambda.
-        "role": (*_calls("lambda", "UpdateFunctionConfiguration"), Call("PassRole", "iam:PassRole")),
+        "role": (
+            *_calls("lambda", "UpdateFunctionConfiguration"),
+            Call("PassRole", "iam:PassRole"),
+        ),
         "tags": _calls("lambda", *_TAG_RESOURCE),
     },
     "aws_dynamodb_table": {

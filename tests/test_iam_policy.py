@@ -35,9 +35,13 @@ def _operations(tree: ast.AST) -> set[str]:
         if not isinstance(node, ast.Call):
             continue
         fn = node.func
-        if isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name):
-            if fn.value.id == "client" and fn.attr not in NOT_OPERATIONS:
-                ops.add(fn.attr)
+        if (
+            isinstance(fn, ast.Attribute)
+            and isinstance(fn.value, ast.Name)
+            and fn.value.id == "client"
+            and fn.attr not in NOT_OPERATIONS
+        ):
+            ops.add(fn.attr)
         if isinstance(fn, ast.Name) and fn.id == "paginate" and len(node.args) > 1:
             arg = node.args[1]
             assert isinstance(arg, ast.Constant), ast.dump(node)
