@@ -1,0 +1,129 @@
+"""`driftwatch init` against the moto server: a starter, and a baseline from what is live."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+from support import (
+    seed,
+    seed_dynamodb,
+    seed_iam,
+    seed_kms,
+    seed_lambda,
+    seed_logs,
+    seed_rds,
+    seed_sns,
+    seed_sqs,
+)
+from support.env import Aws, run_cli, scan
+
+import driftwatch.collectors  # noqa: F401
+from driftwatch.config import load_config
+from driftwatch.registry import collectors
+
+OTHER = "222222222222"
+OTHER_ROLE = f"arn:aws:iam::{OTHER}:role/driftwatch-read"
+
+
+def git_commit(folder: Path) -> None:
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A"],
+        ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "baseline"],
+    ):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+
+def seed_everything(aws: Aws) -> None:
+    """One configured resource of each of the 13 types, one more region, one more account."""
+    seed.bucket(aws, "acme-logs")
+    seed.bucket(aws, "acme-eu-logs", "eu-west-1")
+    seed.bucket(aws, "acme-other-logs", **aws.account_creds(OTHER))
+    seed.security_group(aws, "web")
+    seed.instance(aws, "api")
+    seed.role(aws, "app")
+    seed_iam.policy(aws, "readers")
+    seed_iam.user(aws, "alice")
+    seed_lambda.function(aws, "orders")
+    seed_dynamodb.table(aws, "sessions")
+    seed_sqs.queue(aws, "jobs")
+    seed_sqs.fifo_queue(aws, "events.fifo")
+    seed_sns.topic(aws, "alerts")
+    seed_rds.instance(aws, "billing")
+    seed_kms.key(aws, "alias/payments")
+    seed_logs.log_group(aws, "/app/api")
+
+
+def test_from_live_declares_every_type_and_the_next_scan_is_zero_drift(
+    aws: Aws, tmp_path: Path
+) -> None:
+    seed_everything(aws)
+    infra = tmp_path / "infra"
+    run = run_cli(
+        "init", "--from-live", "--dir", str(infra), "--regions", "us-east-1,eu-west-1",
+        "--accounts", f"main,other={OTHER_ROLE}", "--endpoint-url", aws.url,
+    )  # fmt: skip
+    assert run.code == 0, run.stdout + run.stderr
+    assert "listing" in run.stderr and "reading every attribute" in run.stderr  # progress
+    files = sorted(p.relative_to(infra).as_posix() for p in infra.rglob("*.yaml"))
+    assert "declared/main/us-east-1/s3_bucket.yaml" in files
+    assert "declared/main/eu-west-1/s3_bucket.yaml" in files
+    assert "declared/other/us-east-1/s3_bucket.yaml" in files
+    assert "declared/main/global/iam_role.yaml" in files
+    text = {f: (infra / f).read_text() for f in files}
+    assert all(t.startswith("# ") for t in text.values()), "every manifest has a comment header"
+
+    # The Lambda environment's values never reach Git; its keys are ignored by name.
+    lam = text["declared/main/us-east-1/lambda_function.yaml"]
+    assert seed_lambda.SECRET not in "".join(text.values()) and seed_lambda.STAGE not in lam
+    assert "environment.DB_PASSWORD" in lam and "NOT written" in lam
+    assert "secret values NOT written" in run.stdout and "environment.DB_PASSWORD" in run.stdout
+    # AWS's own resources (the default security groups) are not declared.
+    assert "id: default" not in text["declared/main/us-east-1/security_group.yaml"]
+
+    cfg = load_config(infra / "driftwatch.toml")
+    assert [a.name for a in cfg.aws.accounts] == ["main", "other"]
+    git_commit(infra)
+    result = scan(infra / "driftwatch.toml")
+    assert result.code == 0, result.stdout + result.stderr
+    summary = result.doc["summary"]
+    declared = result.doc["scan"]["declared"]
+    assert summary == {
+        "in_sync": declared, "modified": 0, "missing": 0, "unmanaged": 0, "not_checked": 0,
+    }  # fmt: skip
+    typed = {line.split()[2] for t in text.values() for line in t.splitlines() if "- type:" in line}
+    assert typed == set(collectors.names())
+    assert declared >= 20
+
+
+def test_init_writes_a_commented_valid_starter_and_never_overwrites(tmp_path: Path) -> None:
+    run = run_cli("init", "--dir", str(tmp_path), "--regions", "eu-west-1")
+    assert run.code == 0, run.stderr
+    config = tmp_path / "driftwatch.toml"
+    cfg = load_config(config)
+    assert cfg.aws.regions == ("eu-west-1",) and cfg.git and cfg.git.path == "declared"
+    assert config.read_text().count("\n#") > 20  # commented
+    assert "resources: []" in (tmp_path / "declared" / "example.yaml").read_text()
+    ignored = (tmp_path / ".gitignore").read_text().splitlines()
+    assert "driftwatch.db*" in ignored and ".driftwatch/" in ignored
+
+    config.write_text(config.read_text() + "# mine\n")
+    again = run_cli("init", "--dir", str(tmp_path))
+    assert again.code == 1
+    assert f"{config} already exists" in again.stderr and "--force" in again.stderr
+    assert config.read_text().endswith("# mine\n")
+
+    forced = run_cli("init", "--dir", str(tmp_path), "--force", "--types", "aws_s3_bucket")
+    assert forced.code == 0, forced.stderr
+    assert tomllib.loads(config.read_text())["scan"]["types"] == ["aws_s3_bucket"]
+    assert (tmp_path / ".gitignore").read_text().count("driftwatch.db*") == 1
+
+
+def test_init_refuses_bad_options_before_writing(tmp_path: Path) -> None:
+    bad_type = run_cli("init", "--dir", str(tmp_path), "--types", "aws_s3_buckets")
+    assert bad_type.code == 1 and "unknown resource type 'aws_s3_buckets'" in bad_type.stderr
+    bad_arn = run_cli("init", "--dir", str(tmp_path), "--accounts", "prod=arn:aws:iam::1:role/x")
+    assert bad_arn.code == 1 and "is not an IAM role ARN" in bad_arn.stderr
+    assert not list(tmp_path.iterdir())
