@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import tomllib
 from pathlib import Path
@@ -127,3 +128,45 @@ def test_init_refuses_bad_options_before_writing(tmp_path: Path) -> None:
     bad_arn = run_cli("init", "--dir", str(tmp_path), "--accounts", "prod=arn:aws:iam::1:role/x")
     assert bad_arn.code == 1 and "is not an IAM role ARN" in bad_arn.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_readme_quick_start_runs_as_written(aws: Aws, tmp_path: Path) -> None:
+    """init --from-live as the README gives it, then check and scan: all OK, zero drift."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    [line] = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("driftwatch init")]
+    args = shlex.split(line)[1:]
+    seed.bucket(aws, "acme-eu-logs", "eu-west-1")
+    seed.security_group(aws, "web", "eu-west-1")
+    seed.bucket(aws, "acme-us-logs")  # another region: not asked for, not declared
+    infra = tmp_path / "infra"
+    infra.mkdir()
+    (infra / ".gitignore").write_text("*.tmp")  # kept, and completed
+    run = run_cli(*args, "--dir", str(infra), "--endpoint-url", aws.url)
+    assert run.code == 0, run.stdout + run.stderr
+    assert f"appended driftwatch's lines to {infra / '.gitignore'}" in run.stdout
+    assert (infra / ".gitignore").read_text().startswith("*.tmp\n# driftwatch")
+    manifests = sorted(p.relative_to(infra).as_posix() for p in infra.rglob("*.yaml"))
+    assert manifests == [
+        "declared/eu-west-1/s3_bucket.yaml",
+        "declared/eu-west-1/security_group.yaml",
+    ]
+    git_commit(infra)
+    assert not subprocess.run(
+        ["git", "ls-files", "driftwatch.db", ".driftwatch"],
+        cwd=infra,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    check = run_cli("check", "--config", str(infra / "driftwatch.toml"))
+    assert check.code == 0, check.stdout + check.stderr
+    result = scan(infra / "driftwatch.toml")
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.doc["summary"]["in_sync"] == 2 == result.doc["scan"]["declared"]
+
+    again = run_cli(*args, "--dir", str(infra), "--endpoint-url", aws.url)
+    assert again.code == 1 and "driftwatch.toml already exists" in again.stderr
+    (infra / "driftwatch.toml").unlink()
+    again = run_cli(*args, "--dir", str(infra), "--endpoint-url", aws.url)
+    assert again.code == 1, "existing manifests are never replaced without --force"
+    assert f"{infra / 'declared/eu-west-1/s3_bucket.yaml'} already exists" in again.stderr
