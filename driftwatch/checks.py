@@ -65,7 +65,8 @@ def run_checks(config_path: str | None) -> Report:
         return report
     report.config = cfg
     report.checks += list(_config_checks(cfg))
-    if cfg.git is not None:
+    report.checks.append(_storage_check(cfg))
+    if cfg.git is not None and report.checks[-1].ok:
         report.checks += list(_git_checks(cfg, report))
     sessions = AwsSessions(cfg.aws)
     report.checks += [_account_check(sessions, a) for a in cfg.aws.accounts]
@@ -84,6 +85,18 @@ def _config_checks(cfg: Config) -> Iterator[Check]:
     accounts = ", ".join(f"{a.name} ({', '.join(a.regions)})" for a in cfg.aws.accounts)
     types = ", ".join(cfg.scan.types) or "every type"
     yield Check(True, "config", where, f"valid; accounts {accounts}; watching {types}")
+
+
+def _storage_check(cfg: Config) -> Check:
+    """The data directory, created 0700 as a scan would (the Git cache goes there)."""
+    from driftwatch.datadir import prepare_data_dir
+
+    where = str(cfg.storage.data_dir)
+    try:
+        prepare_data_dir(cfg)
+    except DriftwatchError as exc:
+        return Check(False, "storage", where, str(exc), "set [storage] path or data_dir")
+    return Check(True, "storage", where, f"data directory ready; database {cfg.storage.path}")
 
 
 def _git_checks(cfg: Config, report: Report) -> Iterator[Check]:

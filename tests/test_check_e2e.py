@@ -27,7 +27,8 @@ def test_all_ok(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
     run = run_cli("check", "--config", str(cfg))
     assert run.code == 0, run.stdout + run.stderr
     ok = lines(run.stdout, "OK")
-    assert [line.split()[1] for line in ok] == ["config", "git", "manifests", "aws"], run.stdout
+    checked = [line.split()[1] for line in ok]
+    assert checked == ["config", "storage", "git", "manifests", "aws"], run.stdout
     assert not lines(run.stdout, "FAIL")
     assert "1 resource(s) of 1 type(s), valid" in run.stdout
     assert "arn:aws:sts::123456789012:user/moto (account 123456789012)" in run.stdout

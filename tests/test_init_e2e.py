@@ -19,6 +19,7 @@ from support import (
     seed_sqs,
 )
 from support.env import Aws, run_cli, scan
+from support.faultproxy import Fault, FaultProxy
 
 import driftwatch.collectors  # noqa: F401
 from driftwatch.config import load_config
@@ -194,3 +195,24 @@ def test_the_readme_quick_start_runs_as_written(aws: Aws, tmp_path: Path) -> Non
     result = scan(infra / "driftwatch.toml")
     assert result.code == 0, result.stdout + result.stderr
     assert result.doc["summary"]["in_sync"] == 2 == result.doc["scan"]["declared"]
+
+
+def test_from_live_never_declares_what_it_could_not_read(aws: Aws, tmp_path: Path) -> None:
+    """AccessDenied on a scope or on one resource's detail: not declared, listed, exit 1."""
+    seed.bucket(aws, "acme-logs")
+    seed_sns.topic(aws, "alerts")
+    proxy = FaultProxy(aws.url, [Fault("deny", service="sns"), Fault("deny", action="tagging")])
+    proxy.start()
+    try:
+        run = run_cli(
+            "init", "--from-live", "--dir", str(tmp_path), "--endpoint-url", proxy.url,
+            "--types", "aws_s3_bucket,aws_sns_topic,aws_cloudwatch_log_group",
+        )  # fmt: skip
+    finally:
+        proxy.stop()
+    assert run.code == 1, run.stdout + run.stderr
+    assert "NOT READ: default/us-east-1/aws_sns_topic: AccessDenied" in run.stderr
+    assert "NOT READ: default/us-east-1/aws_s3_bucket acme-logs: AccessDenied" in run.stderr
+    assert "could not be read and are not declared" in run.stderr
+    assert "declared 0 resource(s) in 0 manifest(s)" in run.stdout
+    assert (tmp_path / "driftwatch.toml").exists() and not list(tmp_path.rglob("*.yaml"))
