@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,8 +88,12 @@ def read_baseline(
         f"reading every attribute of {total} resource(s) "
         f"({out.skipped_managed} AWS-managed skipped)…"
     )
+    started = time.monotonic()
     read = Collection(sessions, workers, on_progress, hint).run(detail)
     out.api_calls = sessions.counter.total
+    say(
+        f"read {total} resource(s) in {time.monotonic() - started:.1f} s, {out.api_calls} API calls"
+    )
     key = os.urandom(32)  # digests for the self-check only; never stored
     today = dt.datetime.now(dt.UTC).date()
     for plan in detail:
@@ -291,8 +296,47 @@ def _item(e: Entry, several: bool) -> CommentedMap:
         item["region"] = e.region
     if e.ignore:
         item["ignore"] = list(e.ignore)
-    item["spec"] = e.spec
+    item["spec"] = _styled(e.spec)
     return item
+
+
+_FLOW_WIDTH = 72  # a list of scalars this short reads best on one line
+_ITEM_WIDTH = 90  # and so does a flat list item this short (a rule, a policy statement)
+
+
+def _styled(value: Any, item: bool = False) -> Any:
+    """Short lists of scalars, and short flat list items (rules), in flow style."""
+    if isinstance(value, dict):
+        out = CommentedMap((k, _styled(v)) for k, v in value.items())
+        if item and _flat(value) and _flat_width(value) <= _ITEM_WIDTH:
+            out.fa.set_flow_style()
+        return out
+    if isinstance(value, list):
+        seq = CommentedSeq(_styled(v, item=True) for v in value)
+        if _short_scalars(value):
+            seq.fa.set_flow_style()
+        return seq
+    return value
+
+
+def _flat(value: dict[str, Any]) -> bool:
+    return bool(value) and all(_scalar(v) or _short_scalars(v) for v in value.values())
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _short_scalars(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and all(_scalar(v) for v in value)
+        and len(", ".join(map(str, value))) <= _FLOW_WIDTH
+    )
+
+
+def _flat_width(value: dict[str, Any]) -> int:
+    return sum(len(str(k)) + len(str(v)) + 4 for k, v in value.items())
 
 
 def secret_kinds() -> list[str]:

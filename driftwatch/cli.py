@@ -344,7 +344,7 @@ def _init_from_live(opts: Any) -> None:
     def say(text: str) -> None:
         click.echo(f"driftwatch init: {text}", err=True)
 
-    with _progress() as on_progress:
+    with _progress("reading") as on_progress:
         base = read_baseline(cfg, on_progress, say)
     command = "driftwatch init --from-live"
     files = {CONFIG_NAME: config_text(opts), **manifest_files(base, cfg, command)}
@@ -801,13 +801,13 @@ def _table_console() -> Console:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[Any], None]]:
+def _progress(label: str = "scanning") -> Iterator[Callable[[Any], None]]:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
     if not sys.stderr.isatty():
         yield lambda p: None
         return
     bar = Progress(
-        TextColumn("scanning"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("scopes · {task.fields[res]} resources · {task.fields[calls]} calls"),
