@@ -14,7 +14,8 @@ from typing import Any
 
 import botocore.exceptions as bex
 
-import driftwatch.collectors  # noqa: F401  (registers the built-in collectors)
+import driftwatch.collectors
+import driftwatch.remediators  # noqa: F401  (both register their built-ins)
 from driftwatch import iam
 from driftwatch.aws import AwsSessions, describe_error
 from driftwatch.config import AccountConfig, Config, load_config
@@ -22,7 +23,7 @@ from driftwatch.declared.git import GitSource, redact
 from driftwatch.declared.manifests import SUFFIXES, parse_manifests
 from driftwatch.errors import DriftwatchError
 from driftwatch.models import DeclaredResource
-from driftwatch.registry import collectors
+from driftwatch.registry import collectors, remediators
 
 
 @dataclass(frozen=True)
@@ -187,11 +188,20 @@ def policy_types(cfg: Config, declared: list[DeclaredResource] | None) -> list[s
 
 
 def policies(cfg: Config, declared: list[DeclaredResource] | None) -> dict[str, Any]:
-    """The IAM policies this config needs: read, assume-role (if any), and per remediation type."""
+    """The IAM policies this config needs: read, assume-role (if any), and the write policy
+    of each type remediation may revert (when [remediation] is enabled)."""
     types = policy_types(cfg, declared)
     out: dict[str, Any] = {"read": iam.read_policy(types)}
     roles = [a.role_arn for a in cfg.aws.accounts if a.role_arn]
     if roles:
         out["assume_role"] = iam.assume_role_policy(roles)
-    out["remediate"] = {t: iam.write_policy(t) for t in types}
+    if not (cfg.remediation.enabled and "revert" in cfg.remediation.allow_modes):
+        out["remediate_note"] = (
+            'revert is off ([remediation] enabled = false, or no "revert" in allow_modes): '
+            "no write permission is needed; docs/iam.md lists them per type"
+        )
+        return out
+    out["remediate"] = {
+        t: iam.write_policy(t) for t in types if t in remediators and cfg.remediation.allows_type(t)
+    }
     return out

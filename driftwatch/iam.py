@@ -330,7 +330,7 @@ def markdown(types: Iterable[str]) -> str:
     out = [_DOC_HEAD, "```json", dumps(read_policy(types)), "```", "", _READ_TABLE_HEAD]
     for rtype in types:
         for op, action in READS[rtype].items():
-            out.append(f"| `{rtype}` | `{_pascal(op)}` | `{action}` |")
+            out.append(f"| `{rtype}` | `{api_name(op)}` | `{action}` |")
     out += ["", _WRITE_HEAD]
     for rtype in types:
         out += [f"### `{rtype}`", "", "```json", dumps(write_policy(rtype)), "```", ""]
@@ -347,7 +347,8 @@ def markdown(types: Iterable[str]) -> str:
     return "\n".join(out)
 
 
-def _pascal(op: str) -> str:
+def api_name(op: str) -> str:
+    """boto3's snake_case operation → the API name (describe_db_instances → DescribeDBInstances)."""
     return "".join(p.title() for p in op.split("_")).replace("Db", "DB")
 
 
@@ -386,8 +387,9 @@ _READ_TABLE_HEAD = """\
 _WRITE_HEAD = """\
 ## Remediation: write, per resource type
 
-Only needed where remediation is enabled, and only for the types you let it
-revert; give them to a separate role from the read-only one. Each policy adds
+Only needed where [remediation](remediation.md) is enabled, and only for the
+types you let it revert (`allow_types`); give them to a separate role from the
+read-only one. Each policy adds
 the calls that put an attribute's declared value back; attributes marked *none*
 cannot be changed in place (AWS would have to replace the resource), so they are
 only ever reported.

@@ -101,18 +101,22 @@ def test_access_denied_on_sts_names_the_account_and_the_fix(
     read = [a for s in policies["read"]["Statement"] for a in s["Action"]]
     assert "s3:GetBucketVersioning" in read and "ec2:DescribeSecurityGroups" in read
     assert "s3:PutBucketVersioning" not in read
-    assert "s3:PutEncryptionConfiguration" in json.dumps(policies["remediate"]["aws_s3_bucket"])
+    assert "remediate" not in policies and "revert is off" in policies["remediate_note"]
 
 
 def test_iam_policy_follows_the_configured_types(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
     declare_bucket(aws, repo)
-    cfg = write_config(tmp_path, aws.url, repo.path, extra='[scan]\ntypes = ["aws_sqs_queue"]\n')
+    extra = '[scan]\ntypes = ["aws_sqs_queue"]\n[remediation]\nenabled = true\n'
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
     run = run_cli("check", "--config", str(cfg), "--iam-policy")
     assert run.code == 0, run.stderr
     policies = json.loads(run.stdout)
     sids = [s["Sid"] for s in policies["read"]["Statement"]]
     assert sids == ["DriftwatchReadS3", "DriftwatchReadSQS"]  # watched + declared
-    assert sorted(policies["remediate"]) == ["aws_s3_bucket", "aws_sqs_queue"]
     assert "assume_role" not in policies
+    # Write permissions only for the types a registered remediator may revert.
+    assert list(policies["remediate"]) == ["aws_s3_bucket"]
+    writes = json.dumps(policies["remediate"]["aws_s3_bucket"])
+    assert "s3:PutEncryptionConfiguration" in writes and "sqs:" not in writes

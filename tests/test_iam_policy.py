@@ -117,3 +117,42 @@ def test_read_policy_has_one_statement_per_service_and_only_the_types_asked() ->
 def test_docs_iam_md_matches_the_code() -> None:
     doc = (ROOT / "docs" / "iam.md").read_text()
     assert doc == iam.markdown(iam.READS), "regenerate: python -m driftwatch.iam > docs/iam.md"
+
+
+REMEDIATORS = ROOT / "driftwatch" / "remediators"
+
+
+def planned_calls(module: ast.Module) -> set[tuple[str, str]]:
+    """(service, operation) of every `Call("svc", "operation", ...)` a remediator module plans."""
+    out = set()
+    for node in ast.walk(module):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Call"
+            and len(node.args) >= 2
+        ):
+            service, op = node.args[0], node.args[1]
+            assert isinstance(service, ast.Constant) and isinstance(op, ast.Constant), ast.dump(
+                node
+            )
+            out.add((str(service.value), str(op.value)))
+    return out
+
+
+def test_every_call_a_remediator_plans_is_in_the_write_list() -> None:
+    """The write policy per type covers what the registered remediators actually call."""
+    checked = 0
+    for path in sorted(REMEDIATORS.glob("*.py")):
+        if path.name in ("__init__.py", "base.py"):
+            continue
+        module = ast.parse(path.read_text())
+        types = [t for c in module.body if isinstance(c, ast.ClassDef) if (t := _type_of(c))]
+        allowed = {
+            (c.action.split(":")[0], c.operation) for t in types for cs in iam.WRITES[t].values()
+            for c in cs
+        }  # fmt: skip
+        for service, op in planned_calls(module):
+            assert (service, iam.api_name(op)) in allowed, f"{path.name}: {op} not in iam.WRITES"
+            checked += 1
+    assert checked >= 6  # the S3 remediator's calls at least
