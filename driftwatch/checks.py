@@ -35,9 +35,11 @@ class Check:
     where: str
     detail: str
     fix: str = ""
+    skipped: bool = False  # not checked here (not a failure): `detail` says where it is
 
     def lines(self) -> list[str]:
-        head = f"{'OK  ' if self.ok else 'FAIL'}  {self.what:<12} {self.where}: {self.detail}"
+        status = "SKIP" if self.skipped else "OK  " if self.ok else "FAIL"
+        head = f"{status}  {self.what:<12} {self.where}: {self.detail}"
         return [head] if self.ok or not self.fix else [head, f"      {'':<12} fix: {self.fix}"]
 
 
@@ -69,6 +71,10 @@ def run_checks(config_path: str | None) -> Report:
     report.checks.append(_storage_check(cfg))
     if cfg.git is not None and report.checks[-1].ok:
         report.checks += list(_git_checks(cfg, report))
+    if cfg.terraform:
+        names = ", ".join(t.name for t in cfg.terraform)
+        detail = "not read by check; `driftwatch declared` reads the states and lists failures"
+        report.checks.append(Check(True, "terraform", names, detail, skipped=True))
     sessions = AwsSessions(cfg.aws)
     report.checks += [_account_check(sessions, a) for a in cfg.aws.accounts]
     return report

@@ -350,6 +350,8 @@ def _init_from_live(opts: Any) -> None:
     files = {CONFIG_NAME: config_text(opts), **manifest_files(base, cfg, command)}
     written = write_files(opts.folder, files, force=True)  # refused above unless --force
     _print_written(written)
+    for path in sorted(set(existing) - set(written.created)):
+        click.echo(f"kept {path}: check it does not declare the same resources again", err=True)
     click.echo(
         f"declared {len(base.entries)} resource(s) in {len(files) - 1} manifest(s); "
         f"{base.skipped_managed} AWS-managed resource(s) skipped; {base.api_calls} API calls"

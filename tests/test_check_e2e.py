@@ -108,7 +108,15 @@ def test_iam_policy_follows_the_configured_types(
     aws: Aws, repo: ManifestRepo, tmp_path: Path
 ) -> None:
     declare_bucket(aws, repo)
-    extra = '[scan]\ntypes = ["aws_sqs_queue"]\n[remediation]\nenabled = true\n'
+    extra = """
+    [scan]
+    types = ["aws_sqs_queue"]
+    [remediation]
+    enabled = true
+    [[terraform]]
+    name = "network"
+    from = "file:network.tfstate"
+    """
     cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
     run = run_cli("check", "--config", str(cfg), "--iam-policy")
     assert run.code == 0, run.stderr
@@ -116,6 +124,7 @@ def test_iam_policy_follows_the_configured_types(
     sids = [s["Sid"] for s in policies["read"]["Statement"]]
     assert sids == ["DriftwatchReadS3", "DriftwatchReadSQS"]  # watched + declared
     assert "assume_role" not in policies
+    assert "SKIP  terraform    network: not read by check" in run.stderr  # and no failure
     # Write permissions only for the types a registered remediator may revert.
     assert list(policies["remediate"]) == ["aws_s3_bucket"]
     writes = json.dumps(policies["remediate"]["aws_s3_bucket"])
