@@ -37,6 +37,7 @@ from driftwatch.schema import SECRET_KEY, AttrKind, Rules, SecretMap
 
 PLACEHOLDER = "(secret: not written to Git by driftwatch init)"
 _LIVE = "(live)"
+_GONE = "disappeared"  # how collect.py words a resource deleted between listing and reading
 
 
 @dataclass
@@ -132,14 +133,20 @@ def _declare_scope(
         return
     collector = collectors.get(plan.scope.type)()
     names = _manifest_ids(collector, first)
+    errored = {e.resource_id for e in read.errors if e.scope == plan.scope}
     for probe in plan.declared:
         live = read.matches.get(probe.key)
-        why = read.unchecked.get(probe.key) or (None if live else "disappeared during init")
-        if why or live is None:
+        why = read.unchecked.get(probe.key)
+        if live is None or (why or "").startswith(_GONE):  # deleted meanwhile: nothing to declare
+            out.omitted.append(f"{plan.scope.type} {probe.id}: deleted while init read it")
+            continue
+        if probe.id in errored:
             out.failures.append(f"{plan.scope} {probe.id}: {why}")
             continue
-        entry = _entry(collector, live, names.get(live.id, live.id), key, today, out)
-        out.entries.append(entry)
+        rid = names.get(live.id, live.id)
+        if why:  # NotComparable: the attributes it left unread are not declared
+            out.omitted.append(f"{live.type} {rid}: {why}")
+        out.entries.append(_entry(collector, live, rid, key, today, out))
 
 
 def _manifest_ids(collector: Collector, live: list[LiveResource]) -> dict[str, str]:

@@ -53,6 +53,9 @@ def seed_everything(aws: Aws) -> None:
     seed_sns.topic(aws, "alerts")
     seed_rds.instance(aws, "billing")
     seed_kms.key(aws, "alias/payments")
+    doomed = seed_kms.bare_key(aws, "alias/doomed")
+    aws.client("kms").schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    aws.client("kms").describe_key(KeyId="alias/aws/s3")  # moto makes AWS's own key on first use
     seed_logs.log_group(aws, "/app/api")
 
 
@@ -75,8 +78,14 @@ def test_from_live_declares_every_type_and_the_next_scan_is_zero_drift(
     assert seed_lambda.SECRET not in "".join(text.values()) and seed_lambda.STAGE not in lam
     assert "environment.DB_PASSWORD" in lam and "NOT written" in lam
     assert "secret values NOT written" in run.stdout and "environment.DB_PASSWORD" in run.stdout
-    # AWS's own resources (the default security groups) are not declared.
+    # AWS's own resources (the default security groups, alias/aws/ keys) are not declared.
     assert "id: default" not in text["declared/us-east-1/security_group.yaml"]
+    keys = text["declared/us-east-1/kms_key.yaml"]
+    assert "alias/aws/" not in keys and keys.count("- type: aws_kms_key") == 2
+    # A key pending deletion is declared without the rotation KMS cannot report for it.
+    doomed = keys[keys.index("id: alias/doomed") :].split("- type:")[0]
+    assert "key_usage: ENCRYPT_DECRYPT" in doomed and "enable_key_rotation" not in doomed
+    assert "left out: aws_kms_key alias/doomed: key state PendingDeletion" in run.stdout
 
     git_commit(infra)
     result = scan(infra / "driftwatch.toml")
