@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,11 @@ def test_every_call_a_remediator_plans_is_in_the_write_list() -> None:
             assert (service, iam.api_name(op)) in allowed, f"{path.name}: {op} not in iam.WRITES"
             checked += 1
     assert checked >= 6  # the S3 remediator's calls at least
+
+
+def test_the_configuration_page_lists_the_same_read_actions() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    section = text[text.index("## Minimal IAM policy") :]
+    block = section[section.index("```json") : section.index("```\n", section.index("```json"))]
+    actions = set(re.findall(r'"(\w+:\w+)"', block))
+    assert actions == set(iam.read_actions(iam.READS)), "docs/configuration.md policy is stale"
