@@ -211,6 +211,9 @@ retention_days = 90
 unmanaged = true
 # Types watched for unmanaged resources; [] = every type (`driftwatch types`).
 types = {types}
+# A scan refuses a drop in declared resources larger than this share of the
+# last scan's (a manifest deleted by mistake); `scan --allow-declared-drop` accepts it.
+max_declared_drop = 0.5
 
 # Ignore rules: hide a change path (or whole unmanaged/missing resources) by
 # type and id globs, optionally until a date. See docs/configuration.md#ignore.
@@ -237,10 +240,28 @@ types = {types}
 # webhook_url_env = "DRIFTWATCH_SLACK_WEBHOOK"
 # min_severity = "high"
 
+# Severity of drifts (low, medium, high, critical) by type and change path;
+# user rules come before the built-ins (docs/configuration.md#severity).
+#
+# [[severity]]
+# type = "aws_s3_*"
+# path = "tags.*"
+# severity = "low"
+
 # Deep links in alerts.
 #
 # [dashboard]
 # base_url = "https://driftwatch.example.com"
+
+# Remediation: put AWS back to what Git says, or accept the live value into Git.
+# Off unless enabled (docs/remediation.md); its write permissions per type are
+# in docs/iam.md (`driftwatch check --iam-policy`).
+#
+# [remediation]
+# enabled = false
+# allow_modes = ["revert", "accept"]
+# allow_types = ["aws_s3_bucket"]
+# require_approval = true
 """
 
 _STARTER = """\

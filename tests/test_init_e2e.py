@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 from support import (
     seed,
     seed_dynamodb,
@@ -22,7 +24,8 @@ from support.env import Aws, run_cli, scan
 from support.faultproxy import Fault, FaultProxy
 
 import driftwatch.collectors  # noqa: F401
-from driftwatch.config import load_config
+from driftwatch.config import load_config, parse_config
+from driftwatch.init import InitOptions, config_text
 from driftwatch.registry import collectors
 
 OTHER = "222222222222"
@@ -225,3 +228,18 @@ def test_from_live_never_declares_what_it_could_not_read(aws: Aws, tmp_path: Pat
     assert "could not be read and are not declared" in run.stderr
     assert "declared 0 resource(s) in 0 manifest(s)" in run.stdout
     assert (tmp_path / "driftwatch.toml").exists() and not list(tmp_path.rglob("*.yaml"))
+
+
+def test_every_commented_example_in_the_config_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uncommenting a section of the written config never leaves an invalid file."""
+    opts = InitOptions(folder=tmp_path, regions=("eu-west-1",))
+    text = config_text(opts)
+    uncommented = re.sub(r"^# (\[|[a-z_]+ = )", r"\1", text, flags=re.M)
+    assert uncommented.count("\n[") >= text.count("\n[") + 6
+    monkeypatch.setenv("DRIFTWATCH_SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x")
+    cfg = parse_config(tomllib.loads(uncommented), opts.config_path)
+    assert [a.name for a in cfg.aws.accounts] == ["prod"] and cfg.remediation.enabled is False
+    assert cfg.ignore and cfg.severity and cfg.alerts.channels and cfg.dashboard.base_url
+    assert [s.name for s in cfg.schedules] == ["all"]
