@@ -23,15 +23,23 @@ def declare_bucket(aws: Aws, repo: ManifestRepo) -> None:
 
 def test_all_ok(aws: Aws, repo: ManifestRepo, tmp_path: Path) -> None:
     declare_bucket(aws, repo)
-    cfg = write_config(tmp_path, aws.url, repo.path)
+    accounts = f"""
+    [[aws.accounts]]
+    name = "main"
+    [[aws.accounts]]
+    name = "other"
+    role_arn = "{OTHER_ROLE}"
+    """
+    cfg = write_config(tmp_path, aws.url, repo.path, aws_extra=accounts)
     run = run_cli("check", "--config", str(cfg))
     assert run.code == 0, run.stdout + run.stderr
     ok = lines(run.stdout, "OK")
     checked = [line.split()[1] for line in ok]
-    assert checked == ["config", "storage", "git", "manifests", "aws"], run.stdout
+    assert checked == ["config", "storage", "git", "manifests", "aws", "aws"], run.stdout
     assert not lines(run.stdout, "FAIL")
     assert "1 resource(s) of 1 type(s), valid" in run.stdout
     assert "arn:aws:sts::123456789012:user/moto (account 123456789012)" in run.stdout
+    assert "assumed-role/driftwatch-read/driftwatch (account 222222222222)" in run.stdout
     assert "driftwatch check --iam-policy" in run.stdout
 
 
