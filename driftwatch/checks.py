@@ -21,7 +21,7 @@ from driftwatch.aws import AwsSessions, describe_error
 from driftwatch.config import AccountConfig, Config, load_config
 from driftwatch.declared.git import GitSource, redact
 from driftwatch.declared.manifests import SUFFIXES, parse_manifests
-from driftwatch.errors import DriftwatchError
+from driftwatch.errors import ConfigError, DriftwatchError
 from driftwatch.models import DeclaredResource
 from driftwatch.registry import collectors, remediators
 
@@ -61,10 +61,14 @@ def run_checks(config_path: str | None) -> Report:
     report = Report([])
     try:
         cfg = load_config(config_path)
-    except DriftwatchError as exc:
-        where = config_path or "driftwatch.toml"
+    except ConfigError as exc:
+        detail = f"[{exc.key}]: {exc.message}" if exc.key else exc.message
         fix = "see docs/configuration.md (`driftwatch init` writes a commented file)"
-        report.checks.append(Check(False, "config", where, str(exc), fix))
+        report.checks.append(Check(False, "config", exc.path, detail, fix))
+        return report
+    except DriftwatchError as exc:  # e.g. an unknown alert channel type (registry)
+        where = config_path or "driftwatch.toml"
+        report.checks.append(Check(False, "config", where, str(exc), "see docs/configuration.md"))
         return report
     report.config = cfg
     report.checks += list(_config_checks(cfg))
