@@ -19,6 +19,8 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
 
 if TYPE_CHECKING:
+    from driftwatch.baseline import Baseline
+    from driftwatch.init import InitOptions, Written
     from driftwatch.store import Actor, Store
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
@@ -313,7 +315,7 @@ def init(
         _init_starter(opts)
 
 
-def _init_starter(opts: Any) -> None:
+def _init_starter(opts: InitOptions) -> None:
     from driftwatch.init import load_options_config, starter_files, write_files
 
     load_options_config(opts)  # the options make a valid config, or nothing is written
@@ -325,20 +327,19 @@ def _init_starter(opts: Any) -> None:
     )
 
 
-def _init_from_live(opts: Any) -> None:
+def _init_from_live(opts: InitOptions) -> None:
     from driftwatch.baseline import manifest_files, read_baseline
     from driftwatch.init import (
         CONFIG_NAME,
-        MANIFEST_DIR,
         config_text,
+        existing_manifests,
         load_options_config,
         refuse_existing,
         write_files,
     )
 
     cfg = load_options_config(opts)
-    manifests = opts.folder / MANIFEST_DIR
-    existing = sorted(p for p in manifests.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+    existing = existing_manifests(opts.folder)
     refuse_existing([opts.config_path, *existing], opts.force)  # before the long read
 
     def say(text: str) -> None:
@@ -346,14 +347,24 @@ def _init_from_live(opts: Any) -> None:
 
     with _progress("reading") as on_progress:
         base = read_baseline(cfg, on_progress, say)
-    command = "driftwatch init --from-live"
-    files = {CONFIG_NAME: config_text(opts), **manifest_files(base, cfg, command)}
+    files = {
+        CONFIG_NAME: config_text(opts),
+        **manifest_files(base, cfg, "driftwatch init --from-live"),
+    }
     written = write_files(opts.folder, files, force=True)  # refused above unless --force
     _print_written(written)
     for path in sorted(set(existing) - set(written.created)):
         click.echo(f"kept {path}: check it does not declare the same resources again", err=True)
+    _print_baseline(base, manifests=len(files) - 1)
+    if base.failures:
+        raise SystemExit(EXIT_ERROR)
+    click.echo("next: review and commit declared/, then `driftwatch check` and `driftwatch scan`")
+
+
+def _print_baseline(base: Baseline, manifests: int) -> None:
+    """What init declared, what it kept out of Git, left out, or could not read."""
     click.echo(
-        f"declared {len(base.entries)} resource(s) in {len(files) - 1} manifest(s); "
+        f"declared {len(base.entries)} resource(s) in {manifests} manifest(s); "
         f"{base.skipped_managed} AWS-managed resource(s) skipped; {base.api_calls} API calls"
     )
     for line in base.secrets:
@@ -369,11 +380,9 @@ def _init_from_live(opts: Any) -> None:
             "with --force",
             err=True,
         )
-        raise SystemExit(EXIT_ERROR)
-    click.echo("next: review and commit declared/, then `driftwatch check` and `driftwatch scan`")
 
 
-def _print_written(written: Any) -> None:
+def _print_written(written: Written) -> None:
     for path in written.created:
         click.echo(f"wrote {path}")
     for path in written.appended:

@@ -108,6 +108,12 @@ def _account_block(account: Account) -> str:
     return f"\n[[aws.accounts]]\nname = {json.dumps(account.name)}\n{role}"
 
 
+def existing_manifests(folder: Path) -> list[Path]:
+    """Manifest files already under the folder's declared/ (none when it does not exist)."""
+    found = (folder / MANIFEST_DIR).rglob("*")
+    return sorted(p for p in found if p.suffix in (".yaml", ".yml", ".json"))
+
+
 def refuse_existing(paths: list[Path], force: bool) -> None:
     """Raise, naming the first file that exists, unless `force`."""
     if force:
