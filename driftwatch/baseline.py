@@ -33,7 +33,7 @@ from driftwatch.models import GLOBAL_REGION, DeclaredResource, LiveResource, Sco
 from driftwatch.paths import join_path, split_path
 from driftwatch.registry import collectors
 from driftwatch.scan import watched_scopes
-from driftwatch.schema import SECRET_KEY, AttrKind, Rules, SecretMap
+from driftwatch.schema import SECRET_KEY, AttrKind, Rules
 
 PLACEHOLDER = "(secret: not written to Git by driftwatch init)"
 _LIVE = "(live)"
@@ -344,13 +344,3 @@ def _short_scalars(value: Any) -> bool:
 
 def _flat_width(value: dict[str, Any]) -> int:
     return sum(len(str(k)) + len(str(v)) + 4 for k, v in value.items())
-
-
-def secret_kinds() -> list[str]:
-    """`type.attribute` of every secret attribute (documented in `init`'s output)."""
-    return [
-        f"{name}.{attr}"
-        for name, cls in collectors
-        for attr, spec in cls.attributes.items()
-        if isinstance(spec.kind, SecretMap)
-    ]

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from driftwatch.config import DEFAULT_ACCOUNT, Config, parse_config
+from driftwatch.config import Config, parse_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
 
@@ -299,7 +299,3 @@ _STARTER = """\
 #         - {{protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: ["0.0.0.0/0"]}}
 resources: []
 """
-
-
-def default_account(opts: InitOptions) -> str:
-    return opts.accounts[0].name if opts.accounts else DEFAULT_ACCOUNT
