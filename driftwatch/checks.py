@@ -211,7 +211,10 @@ def policies(cfg: Config, declared: list[DeclaredResource] | None) -> dict[str, 
             "no write permission is needed; docs/iam.md lists them per type"
         )
         return out
+    delete = cfg.remediation.delete_unmanaged
     out["remediate"] = {
-        t: iam.write_policy(t) for t in types if t in remediators and cfg.remediation.allows_type(t)
+        t: iam.write_policy(t, delete)
+        for t in types
+        if t in remediators and cfg.remediation.allows_type(t)
     }
     return out

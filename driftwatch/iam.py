@@ -229,6 +229,12 @@ WRITES: dict[str, dict[str, tuple[Call, ...]]] = {
     },
 }
 
+# Deleting an unmanaged resource: only with `[remediation] delete_unmanaged = true`.
+DELETES: dict[str, tuple[Call, ...]] = {
+    "aws_sqs_queue": _calls("sqs", "DeleteQueue"),
+    "aws_sns_topic": _calls("sns", "DeleteTopic"),
+}
+
 _REPLACE = "set at creation; AWS cannot change it in place"
 
 # attribute → why no API call can put it back (the resource would have to be replaced).
@@ -254,9 +260,11 @@ def read_actions(types: Iterable[str]) -> list[str]:
     return sorted({a for t in types for a in READS[t].values()})
 
 
-def write_actions(rtype: str) -> list[str]:
-    """Every IAM action a remediation of this type may need, sorted."""
-    return sorted({c.action for calls in WRITES.get(rtype, {}).values() for c in calls})
+def write_actions(rtype: str, delete: bool = False) -> list[str]:
+    """Every IAM action a remediation of this type may need (and a deletion), sorted."""
+    calls = [c for cs in WRITES.get(rtype, {}).values() for c in cs]
+    calls += DELETES.get(rtype, ()) if delete else ()
+    return sorted({c.action for c in calls})
 
 
 def policy(actions: Iterable[str], sid_prefix: str = "Driftwatch") -> dict[str, Any]:
@@ -298,10 +306,10 @@ def read_policy(types: Iterable[str]) -> dict[str, Any]:
     return policy(read_actions(types), "DriftwatchRead")
 
 
-def write_policy(rtype: str) -> dict[str, Any]:
+def write_policy(rtype: str, delete: bool = False) -> dict[str, Any]:
     """The policy a remediation of one resource type needs, on top of the read policy."""
     name = "".join(p.title() for p in rtype.removeprefix("aws_").split("_"))
-    return policy(write_actions(rtype), f"DriftwatchRemediate{name}")
+    return policy(write_actions(rtype, delete), f"DriftwatchRemediate{name}")
 
 
 def assume_role_policy(role_arns: Iterable[str]) -> dict[str, Any]:
@@ -342,6 +350,11 @@ def markdown(types: Iterable[str]) -> str:
             out.append(f"| `{attr}` | {ops} | {acts} |")
         for attr, why in NOT_REVERTIBLE.get(rtype, {}).items():
             out.append(f"| `{attr}` | none: {why} | — |")
+        deletes = DELETES.get(rtype, ())
+        if deletes:
+            ops = ", ".join(f"`{c.operation}`" for c in deletes)
+            acts = ", ".join(f"`{c.action}`" for c in deletes)
+            out.append(f"| (delete unmanaged, with `delete_unmanaged = true`) | {ops} | {acts} |")
         out.append("")
     out.append(_DOC_TAIL)
     return "\n".join(out)

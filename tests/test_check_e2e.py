@@ -121,6 +121,8 @@ def test_iam_policy_follows_the_configured_types(
     types = ["aws_sqs_queue"]
     [remediation]
     enabled = true
+    allow_types = ["aws_sqs_*"]
+    delete_unmanaged = true
     [[terraform]]
     name = "network"
     from = "file:network.tfstate"
@@ -133,7 +135,7 @@ def test_iam_policy_follows_the_configured_types(
     assert sids == ["DriftwatchReadS3", "DriftwatchReadSQS"]  # watched + declared
     assert "assume_role" not in policies
     assert "SKIP  terraform    network: not read by check" in run.stderr  # and no failure
-    # Write permissions only for the types a registered remediator may revert.
-    assert list(policies["remediate"]) == ["aws_s3_bucket"]
-    writes = json.dumps(policies["remediate"]["aws_s3_bucket"])
-    assert "s3:PutEncryptionConfiguration" in writes and "sqs:" not in writes
+    # Write permissions only for the types [remediation] may revert, deletion included.
+    assert list(policies["remediate"]) == ["aws_sqs_queue"]
+    writes = json.dumps(policies["remediate"]["aws_sqs_queue"])
+    assert "sqs:SetQueueAttributes" in writes and "sqs:DeleteQueue" in writes
