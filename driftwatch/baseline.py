@@ -28,14 +28,14 @@ from driftwatch.collectors.base import Collector
 from driftwatch.collectors.dynamodb import KeyAttributes
 from driftwatch.config import Config
 from driftwatch.diff import diff_resource
-from driftwatch.init import MANIFEST_DIR
+from driftwatch.init import MANIFEST_DIR, SECRET_PLACEHOLDER
 from driftwatch.models import GLOBAL_REGION, DeclaredResource, LiveResource, Scope
 from driftwatch.paths import join_path, split_path
 from driftwatch.registry import collectors
 from driftwatch.scan import watched_scopes
 from driftwatch.schema import SECRET_KEY, AttrKind, Rules
 
-PLACEHOLDER = "(secret: not written to Git by driftwatch init)"
+PLACEHOLDER = SECRET_PLACEHOLDER
 _LIVE = "(live)"
 _GONE = "disappeared"  # how collect.py words a resource deleted between listing and reading
 

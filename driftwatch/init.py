@@ -20,6 +20,8 @@ from driftwatch.registry import collectors
 CONFIG_NAME = "driftwatch.toml"
 MANIFEST_DIR = "declared"
 GITIGNORE_LINES = ("driftwatch.db*", ".driftwatch/")
+# What `init --from-live` declares instead of a secret value (each such key is also ignored).
+SECRET_PLACEHOLDER = "(secret: not written to Git by driftwatch init)"
 
 
 @dataclass(frozen=True)

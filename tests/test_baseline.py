@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from support.real_aws import load, replay
+from support.roundtrip import plan, pure_target
 
 import driftwatch.collectors  # noqa: F401
 from driftwatch.baseline import PLACEHOLDER, Baseline, _entry, manifest_files
@@ -108,3 +109,15 @@ def test_container_image_function_and_secret_environment(cfg: Config) -> None:
     [declared] = parse_manifests([("m.yaml", text.encode())], cfg)
     changed = diff_resource(LambdaFunction(), declared, image, (), TODAY, secret_key=KEY)
     assert [c.path for c in changed.changes] == ["environment.NEW"]
+
+
+def test_a_revert_never_writes_inits_placeholders_over_the_real_secrets() -> None:
+    """A variable added live drifts `environment`; reverting it would send the placeholders."""
+    spec = {"environment": {"TOKEN": PLACEHOLDER}, "timeout": 9}
+    live = {"timeout": 3, "environment": {"TOKEN": "real-token-value", "NEW": "x"}}
+    listed = {"arn": "arn:aws:lambda:us-east-1:123456789012:function:api"}
+    got = plan(pure_target("aws_lambda_function", spec, live, rid="api", listed=listed))
+    assert [c.params for c in got.calls] == [{"FunctionName": "api", "Timeout": 9}]
+    [refused] = got.not_revertible
+    assert refused.path == "environment" and "TOKEN" in refused.why
+    assert "placeholder" in refused.why and "real-token-value" not in refused.why
