@@ -277,7 +277,7 @@ def demo(workdir: str) -> None:
     "--git-url",
     default=".",
     show_default=True,
-    help="The manifests' repository (default: the --dir folder, once it is a Git repository).",
+    help="The manifests' repository; '.' is the --dir folder, once it is a Git repository.",
 )
 @click.option("--branch", default="main", show_default=True, help="Branch to read.")
 @click.option(
