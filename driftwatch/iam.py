@@ -94,6 +94,12 @@ READS: dict[str, dict[str, str]] = {
     },
 }
 
+# Reads only a remediation needs: collector sources that no declared attribute uses.
+REMEDIATION_READS: dict[str, dict[str, str]] = {
+    "aws_iam_role": {"list_instance_profiles_for_role": "iam:ListInstanceProfilesForRole"},
+    "aws_iam_policy": {"list_policy_versions": "iam:ListPolicyVersions"},
+}
+
 _TAG_RESOURCE = ("TagResource", "UntagResource")
 
 # attribute → the calls a remediation may make to put the declared value back.
@@ -150,7 +156,7 @@ WRITES: dict[str, dict[str, tuple[Call, ...]]] = {
     },
     "aws_iam_policy": {
         # A policy keeps at most five versions: the oldest non-default one is deleted first.
-        "policy": _calls("iam", "ListPolicyVersions", "DeletePolicyVersion", "CreatePolicyVersion"),
+        "policy": _calls("iam", "DeletePolicyVersion", "CreatePolicyVersion"),
         "tags": _calls("iam", "TagPolicy", "UntagPolicy"),
     },
     "aws_iam_user": {
@@ -233,6 +239,15 @@ WRITES: dict[str, dict[str, tuple[Call, ...]]] = {
 DELETES: dict[str, tuple[Call, ...]] = {
     "aws_sqs_queue": _calls("sqs", "DeleteQueue"),
     "aws_sns_topic": _calls("sns", "DeleteTopic"),
+    "aws_security_group": _calls("ec2", "DeleteSecurityGroup"),
+    # A role is emptied first: out of its instance profiles, policies detached and deleted.
+    "aws_iam_role": _calls(
+        "iam",
+        "RemoveRoleFromInstanceProfile",
+        "DetachRolePolicy",
+        "DeleteRolePolicy",
+        "DeleteRole",
+    ),
 }
 
 _REPLACE = "set at creation; AWS cannot change it in place"
@@ -264,7 +279,8 @@ def write_actions(rtype: str, delete: bool = False) -> list[str]:
     """Every IAM action a remediation of this type may need (and a deletion), sorted."""
     calls = [c for cs in WRITES.get(rtype, {}).values() for c in cs]
     calls += DELETES.get(rtype, ()) if delete else ()
-    return sorted({c.action for c in calls})
+    reads = REMEDIATION_READS.get(rtype, {}).values()
+    return sorted({c.action for c in calls} | set(reads))
 
 
 def policy(actions: Iterable[str], sid_prefix: str = "Driftwatch") -> dict[str, Any]:
@@ -350,6 +366,8 @@ def markdown(types: Iterable[str]) -> str:
             out.append(f"| `{attr}` | {ops} | {acts} |")
         for attr, why in NOT_REVERTIBLE.get(rtype, {}).items():
             out.append(f"| `{attr}` | none: {why} | — |")
+        for op, action in REMEDIATION_READS.get(rtype, {}).items():
+            out.append(f"| (read before a revert) | `{api_name(op)}` | `{action}` |")
         deletes = DELETES.get(rtype, ())
         if deletes:
             ops = ", ".join(f"`{c.operation}`" for c in deletes)

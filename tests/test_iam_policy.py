@@ -6,7 +6,9 @@ import ast
 import re
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore import xform_name
 
 import driftwatch.collectors  # noqa: F401
 from driftwatch import iam
@@ -71,7 +73,7 @@ def test_every_collector_call_is_in_the_read_list() -> None:
     assert set(called) == set(collectors.names()) == set(iam.READS)
     for rtype, ops in called.items():
         assert ops, rtype
-        listed = set(iam.READS[rtype])
+        listed = set(iam.READS[rtype]) | set(iam.REMEDIATION_READS.get(rtype, {}))
         assert ops == listed, f"{rtype}: called but not listed {ops - listed}, " + (
             f"listed but never called {listed - ops}"
         )
@@ -123,45 +125,59 @@ def test_docs_iam_md_matches_the_code() -> None:
 REMEDIATORS = ROOT / "driftwatch" / "remediators"
 
 
-def planned_calls(module: ast.Module) -> set[tuple[str, str]]:
-    """(service, operation) of every `Call("svc", "operation", ...)` a remediator module plans.
+def _service_ops(service: str) -> dict[str, str]:
+    """boto3 method name → API name, for every operation of the service (botocore's model)."""
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(name): name for name in model.operation_names}
 
-    An operation held in a variable (`op = "enable_x" if want else "disable_x"`) counts as
-    every string assigned to that name in the module.
+
+_SNAKE_PREFIX = re.compile(r"[a-z]+(_[a-z]+)*_")
+
+
+def planned_operations(module: ast.Module) -> set[tuple[str, str]]:
+    """(service, API name) of every operation a remediator module names.
+
+    The services are those of its `Call("svc", ...)`s. Any string in the module that is an
+    operation of one of them counts (a literal, a tuple entry, an operation passed to a
+    helper), and so does an f-string such as `f"revoke_security_group_{attr}"`, as every
+    operation it can spell. Over-counting can only demand a permission, never hide one.
     """
-    assigned: dict[str, set[str]] = {}
-    for node in ast.walk(module):
-        if isinstance(node, ast.Assign):
-            strings = {
-                str(c.value)
-                for c in ast.walk(node.value)
-                if isinstance(c, ast.Constant) and isinstance(c.value, str)
-            }
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned.setdefault(target.id, set()).update(strings)
+    services = {
+        str(node.args[0].value)
+        for node in ast.walk(module)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Call"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    ops = {svc: _service_ops(svc) for svc in services}
     out = set()
     for node in ast.walk(module):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "Call"
-            and len(node.args) >= 2
-        ):
-            continue
-        service, op = node.args[0], node.args[1]
-        assert isinstance(service, ast.Constant), ast.dump(node)
-        if isinstance(op, ast.Constant):
-            ops = {str(op.value)}
-        else:
-            assert isinstance(op, ast.Name) and assigned.get(op.id), ast.dump(node)
-            ops = assigned[op.id]
-        out |= {(str(service.value), o) for o in ops}
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out |= {(svc, names[node.value]) for svc, names in ops.items() if node.value in names}
+        elif isinstance(node, ast.JoinedStr) and _spelled(node):
+            pattern = "".join(
+                re.escape(str(v.value)) if isinstance(v, ast.Constant) else r"\w+"
+                for v in node.values
+            )
+            out |= {
+                (svc, name)
+                for svc, names in ops.items()
+                for snake, name in names.items()
+                if re.fullmatch(pattern, snake)
+            }
     return out
 
 
+def _spelled(node: ast.JoinedStr) -> bool:
+    """An f-string that starts like an operation name (`authorize_security_group_…`)."""
+    first = node.values[0] if node.values else None
+    return isinstance(first, ast.Constant) and bool(_SNAKE_PREFIX.fullmatch(str(first.value)))
+
+
 def test_every_call_a_remediator_plans_is_in_the_write_list() -> None:
-    """The write policy per type covers what the registered remediators actually call."""
+    """The write policy per type covers every operation the registered remediators name."""
     checked = 0
     for path in sorted(REMEDIATORS.glob("*.py")):
         if path.name in ("__init__.py", "base.py"):
@@ -171,10 +187,13 @@ def test_every_call_a_remediator_plans_is_in_the_write_list() -> None:
         calls = [c for t in types for cs in iam.WRITES[t].values() for c in cs]
         calls += [c for t in types for c in iam.DELETES.get(t, ())]
         allowed = {(c.action.split(":")[0], c.operation) for c in calls}
-        for service, op in planned_calls(module):
-            assert (service, iam.api_name(op)) in allowed, f"{path.name}: {op} not in iam.WRITES"
+        for t in types:
+            reads = {**iam.READS[t], **iam.REMEDIATION_READS.get(t, {})}
+            allowed |= {(a.split(":")[0], iam.api_name(op)) for op, a in reads.items()}
+        for service, op in planned_operations(module):
+            assert (service, op) in allowed, f"{path.name}: {service} {op} is not in iam.WRITES"
             checked += 1
-    assert checked >= 30  # eight remediators at least
+    assert checked >= 60  # ten remediators at least
 
 
 def test_the_configuration_page_lists_the_same_read_actions() -> None:
