@@ -19,6 +19,8 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.registry import collectors
 
 if TYPE_CHECKING:
+    from driftwatch.baseline import Baseline
+    from driftwatch.init import InitOptions, Written
     from driftwatch.store import Actor, Store
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
@@ -246,6 +248,171 @@ def demo(workdir: str) -> None:
     from pathlib import Path
 
     run_demo(Path(workdir))
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder to write driftwatch.toml and the declared/ manifests into.",
+)
+@click.option("--force", is_flag=True, help="Replace files that already exist.")
+@click.option(
+    "--from-live",
+    is_flag=True,
+    help="Declare what is live: one manifest per account, region and type, at zero drift.",
+)
+@click.option("--types", default="", metavar="T1,T2", help="Resource types (default: every type).")
+@click.option("--regions", default="us-east-1", show_default=True, metavar="R1,R2", help="Regions.")
+@click.option(
+    "--accounts",
+    default="",
+    metavar="NAME[=ROLE_ARN],...",
+    help="Accounts, each read with the role to assume (none: the base credentials).",
+)
+@click.option(
+    "--git-url",
+    default=".",
+    show_default=True,
+    help="The manifests' repository; '.' is the --dir folder, once it is a Git repository.",
+)
+@click.option("--branch", default="main", show_default=True, help="Branch to read.")
+@click.option(
+    "--endpoint-url", default="", help="One endpoint for every AWS service (moto, LocalStack)."
+)
+def init(
+    folder: str,
+    force: bool,
+    from_live: bool,
+    types: str,
+    regions: str,
+    accounts: str,
+    git_url: str,
+    branch: str,
+    endpoint_url: str,
+) -> None:
+    """Write a commented driftwatch.toml and a manifest folder (--from-live: from AWS)."""
+    from pathlib import Path
+
+    from driftwatch.init import InitOptions, parse_accounts, parse_types
+
+    opts = InitOptions(
+        folder=Path(folder),
+        regions=tuple(r.strip() for r in regions.split(",") if r.strip()),
+        types=parse_types(types),
+        accounts=parse_accounts(accounts),
+        git_url=git_url,
+        branch=branch,
+        endpoint_url=endpoint_url,
+        force=force,
+    )
+    if from_live:
+        _init_from_live(opts)
+    else:
+        _init_starter(opts)
+
+
+def _init_starter(opts: InitOptions) -> None:
+    from driftwatch.init import load_options_config, starter_files, write_files
+
+    load_options_config(opts)  # the options make a valid config, or nothing is written
+    written = write_files(opts.folder, starter_files(opts), opts.force)
+    _print_written(written)
+    click.echo(
+        "next: declare resources under declared/ (or run `driftwatch init --from-live --force`),"
+        " commit them, then `driftwatch check` and `driftwatch scan`"
+    )
+
+
+def _init_from_live(opts: InitOptions) -> None:
+    from driftwatch.baseline import manifest_files, read_baseline
+    from driftwatch.init import (
+        CONFIG_NAME,
+        config_text,
+        existing_manifests,
+        load_options_config,
+        refuse_existing,
+        write_files,
+    )
+
+    cfg = load_options_config(opts)
+    existing = existing_manifests(opts.folder)
+    refuse_existing([opts.config_path, *existing], opts.force)  # before the long read
+
+    def say(text: str) -> None:
+        click.echo(f"driftwatch init: {text}", err=True)
+
+    with _progress("reading") as on_progress:
+        base = read_baseline(cfg, on_progress, say)
+    files = {
+        CONFIG_NAME: config_text(opts),
+        **manifest_files(base, cfg, "driftwatch init --from-live"),
+    }
+    written = write_files(opts.folder, files, force=True)  # refused above unless --force
+    _print_written(written)
+    for path in sorted(set(existing) - set(written.created)):
+        click.echo(f"kept {path}: check it does not declare the same resources again", err=True)
+    _print_baseline(base, manifests=len(files) - 1)
+    if base.failures:
+        raise SystemExit(EXIT_ERROR)
+    click.echo("next: review and commit declared/, then `driftwatch check` and `driftwatch scan`")
+
+
+def _print_baseline(base: Baseline, manifests: int) -> None:
+    """What init declared, what it kept out of Git, left out, or could not read."""
+    click.echo(
+        f"declared {len(base.entries)} resource(s) in {manifests} manifest(s); "
+        f"{base.skipped_managed} AWS-managed resource(s) skipped; {base.api_calls} API calls"
+    )
+    for line in base.secrets:
+        click.echo(f"secret values NOT written (placeholder + ignore): {line}")
+    for line in base.omitted:
+        click.echo(f"left out: {line}")
+    for line in base.failures:
+        click.echo(f"NOT READ: {line}", err=True)
+    if base.failures:
+        click.echo(
+            f"driftwatch init: {len(base.failures)} scope(s) or resource(s) could not be read "
+            "and are not declared; fix access (`driftwatch check --iam-policy`) and run again "
+            "with --force",
+            err=True,
+        )
+
+
+def _print_written(written: Written) -> None:
+    for path in written.created:
+        click.echo(f"wrote {path}")
+    for path in written.appended:
+        click.echo(f"appended driftwatch's lines to {path}")
+
+
+@cli.command()
+@_CONFIG_OPTION
+@click.option(
+    "--iam-policy",
+    is_flag=True,
+    help="Also print the IAM policies this config needs as JSON on stdout (checks on stderr).",
+)
+def check(config_path: str | None, iam_policy: bool) -> None:
+    """Check the config, Git, the manifests and AWS credentials; exit 1 on any failure."""
+    from driftwatch.checks import policies, run_checks
+    from driftwatch.iam import dumps
+
+    report = run_checks(config_path)
+    for c in report.checks:
+        for line in c.lines():
+            click.echo(_printable_lines(line), err=iam_policy)
+    if iam_policy and report.config is not None:
+        click.echo(dumps(policies(report.config, report.declared)))
+    elif report.config is not None:
+        click.echo("IAM policies this config needs: driftwatch check --iam-policy (docs/iam.md)")
+    failed = sum(not c.ok for c in report.checks)
+    if failed:
+        click.echo(f"driftwatch check: {failed} check(s) failed", err=True)
+        raise SystemExit(EXIT_ERROR)
 
 
 @cli.command()
@@ -645,13 +812,13 @@ def _table_console() -> Console:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[Any], None]]:
+def _progress(label: str = "scanning") -> Iterator[Callable[[Any], None]]:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
     if not sys.stderr.isatty():
         yield lambda p: None
         return
     bar = Progress(
-        TextColumn("scanning"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("scopes · {task.fields[res]} resources · {task.fields[calls]} calls"),

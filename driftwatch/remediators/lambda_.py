@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftwatch.init import SECRET_PLACEHOLDER
 from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target, register
 from driftwatch.remediators.tagging import key_paths, tag_delta
 from driftwatch.schema import Digested
@@ -89,6 +90,14 @@ def _refusal(attr: str, target: Target) -> str | None:
             "package type (zip or image) cannot change in place: re-create the function "
             "(pipeline mode)"
         )
+    placeholders = _placeholders(target) if attr == "environment" else []
+    if placeholders:
+        return (
+            f"{', '.join(placeholders)} are declared with the placeholder `driftwatch init` "
+            "writes instead of a secret, so reverting would overwrite the real values: "
+            "declare each value (or a Secrets Manager reference) in Git and drop its "
+            "`ignore` entry first"
+        )
     digested = _digested(target) if attr == "environment" else []
     if digested:
         return (
@@ -107,6 +116,12 @@ def _digested(target: Target) -> list[str]:
     """Declared variables whose value is only a digest (Terraform-declared secrets)."""
     declared = target.declared.spec.get("environment") or {}
     return sorted(k for k, v in declared.items() if isinstance(v, Digested))
+
+
+def _placeholders(target: Target) -> list[str]:
+    """Declared variables `driftwatch init --from-live` left as placeholders (never values)."""
+    declared = target.declared.spec.get("environment") or {}
+    return sorted(k for k, v in declared.items() if v == SECRET_PLACEHOLDER)
 
 
 def _value(attr: str, target: Target) -> Any:
