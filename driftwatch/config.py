@@ -242,6 +242,13 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class DemoConfig:
+    """`[demo]`, written only by `driftwatch demo`: the DEMO banner and the demo page."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     git: GitConfig | None
@@ -254,6 +261,7 @@ class Config:
     severity: tuple[SeverityRule, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    demo: DemoConfig = DemoConfig()
 
     @property
     def default_account(self) -> str:
@@ -296,6 +304,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             "severity",
             "alerts",
             "dashboard",
+            "demo",
         },
     )
     aws = _aws(r, r.table(raw, "aws"))
@@ -320,6 +329,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
         ),
         alerts=_alerts(r, r.table(raw, "alerts")),
         dashboard=_dashboard(r, r.table(raw, "dashboard")),
+        demo=_demo(r, r.table(raw, "demo")),
     )
 
 
@@ -584,6 +594,11 @@ def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:
     if "base_url" not in t:
         return DashboardConfig()
     return DashboardConfig(base_url=r.url(t, "dashboard", "base_url").rstrip("/"))
+
+
+def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
+    r.only(t, "demo", {"enabled"})
+    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
 
 
 # Keys whose value is a credential: never written literally in the file.
