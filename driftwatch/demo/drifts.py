@@ -14,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from driftwatch.demo import EAST, WEST, DemoState
 from driftwatch.demo.estate import Aws, tcp_from
+from driftwatch.errors import DemoError
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ def shorten_retention(aws: Aws) -> DriftMade:
 
 def stop_key_rotation(aws: Aws) -> DriftMade:
     kms = aws.client("kms")
-    kms.disable_key_rotation(KeyId="alias/acme-data")
+    key_id = kms.describe_key(KeyId="alias/acme-data")["KeyMetadata"]["KeyId"]
+    kms.disable_key_rotation(KeyId=key_id)
     return DriftMade("aws_kms_key", "alias/acme-data", "key rotation disabled")
 
 
@@ -212,7 +216,10 @@ def drift_now(data_dir: Path) -> DriftMade:
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the CLI and the dashboard may ask at once
         state = DemoState.load(data_dir)
-        name, made = make_random_drift(Aws(state.endpoint_url), state.drifts_made)
+        try:
+            name, made = make_random_drift(Aws(state.endpoint_url), state.drifts_made)
+        except (BotoCoreError, ClientError) as exc:
+            raise DemoError(f"the demo's moto server refused the drift: {exc}") from None
         state.drifts_made.append(name)
         state.save(data_dir)
     return made

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from driftwatch.demo import INBOX_FILE, require_loopback
 from driftwatch.demo.inbox import read_inbox
+from driftwatch.errors import DemoError
 from driftwatch.users import OPERATOR, VIEWER
 from driftwatch.web.auth import caller, requires
 from driftwatch.web.state import state, store
@@ -35,7 +36,11 @@ def drift() -> Any:
 
     cfg = state().config
     require_loopback(cfg.aws.endpoint_url or "")
-    made = drift_now(cfg.storage.data_dir)
+    try:
+        made = drift_now(cfg.storage.data_dir)
+    except DemoError as exc:
+        flash(f"No drift made: {exc}")
+        return redirect(url_for("demo.index"))
     who = caller()
     assert who is not None  # requires() let it through
     store().audit(who.actor, "demo drift", f"{made.type} {made.id}", made.what)
