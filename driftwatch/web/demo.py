@@ -35,8 +35,8 @@ def drift() -> Any:
     from driftwatch.demo.drifts import drift_now
 
     cfg = state().config
-    require_loopback(cfg.aws.endpoint_url or "")
     try:
+        require_loopback(cfg.aws.endpoint_url or "")  # never AWS, whatever the state file says
         made = drift_now(cfg.storage.data_dir)
     except DemoError as exc:
         flash(f"No drift made: {exc}")
