@@ -146,6 +146,7 @@ def test_the_demo_from_start_to_ctrl_c(demo: Demo, tmp_path: Path) -> None:
             assert page.locator('[data-kind="missing"]').inner_text() == "1"
             assert page.locator('[data-kind="unmanaged"]').inner_text() == "1"
             expect(page.locator("#demo-banner")).to_contain_text("DEMO")
+            page.screenshot(path=str(shot), full_page=True)
 
             page.goto(demo.url + "/drifts")
             names = sorted(page.locator("#drift-list .rid").all_inner_texts())
@@ -157,7 +158,6 @@ def test_the_demo_from_start_to_ctrl_c(demo: Demo, tmp_path: Path) -> None:
                 "reporting",
                 "web",
             ]
-            page.screenshot(path=str(shot), full_page=True)
 
             # The first scan's alert reached the webhook sink and the SMTP catcher.
             page.goto(demo.url + "/demo")

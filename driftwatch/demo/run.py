@@ -116,7 +116,11 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def config_text(endpoint: str, dashboard: str, smtp_port: int, sink_url: str) -> str:
-    """The demo's driftwatch.toml: two accounts, two regions, alerts, a short schedule."""
+    """The demo's driftwatch.toml: two accounts, two regions, alerts, a short schedule.
+
+    A section the demo should switch on (remediation, once it exists) is one more
+    line here, beside `[demo]`.
+    """
     return textwrap.dedent(f"""
         # Written by `driftwatch demo`; see config.example.toml for every key.
         [demo]
