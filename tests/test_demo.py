@@ -19,6 +19,7 @@ from support.web import PASSWORD, add_user, csrf_token, logged_in, text, web_con
 from driftwatch.config import Config, DemoConfig, parse_config
 from driftwatch.demo import INBOX_FILE, DemoState, require_loopback
 from driftwatch.demo.inbox import Inbox, SmtpCatcher, WebhookSink, read_inbox
+from driftwatch.demo.run import DATA_DIR, prepare_workdir
 from driftwatch.errors import ConfigError, DemoError
 from driftwatch.motoserver import free_port
 from driftwatch.web import create_app
@@ -111,6 +112,26 @@ def test_the_receivers_file_what_they_get_newest_first(tmp_path: Path) -> None:
     )
     assert hook["via"] == "webhook" and hook["title"] == "driftwatch: 1 drift (1 high)"
     assert hook["drifts"] == ["opened aws_s3_bucket b (prod/us-east-1)"]
+
+
+def test_a_run_replaces_only_a_demo_folder_and_never_a_running_demo(tmp_path: Path) -> None:
+    work = tmp_path / "demo-work"
+    prepare_workdir(work, keep=False)
+    (work / "driftwatch.db").write_text("old history")
+    prepare_workdir(work, keep=True)
+    assert (work / "driftwatch.db").read_text() == "old history"
+    prepare_workdir(work, keep=False)
+    assert not (work / "driftwatch.db").exists() and (work / "infra").is_dir()
+    (work / DATA_DIR).mkdir()
+    state(os.getpid()).save(work / DATA_DIR)
+    with pytest.raises(DemoError, match="a demo is already running"):
+        prepare_workdir(work, keep=False)
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(DemoError, match="not a demo folder"):
+        prepare_workdir(other, keep=False)
+    assert (other / "notes.txt").exists()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_every_drift_the_demo_makes_is_found_as_that_drift(aws: Aws, tmp_path: P
     files = manifests(seed(demo))
     declared_types = set(re.findall(r"type: (aws_\w+)", "".join(files.values())))
     assert declared_types == {name for name, _ in collectors}  # every one of the 13
-    assert commit_manifests(tmp_path / "infra", files)
+    assert commit_manifests(tmp_path / "infra", files, "Declare the estate")
     cfg = tmp_path / "driftwatch.toml"
     cfg.write_text(config_text(aws.url, "http://127.0.0.1:8000", 2525, "http://127.0.0.1:9/h"))
 

@@ -30,6 +30,7 @@ from driftwatch.errors import DemoError
 from driftwatch.motoserver import MotoServer, free_port
 
 HOST = "127.0.0.1"
+DATA_DIR = ".driftwatch"  # storage.data_dir's default beside driftwatch.db
 ADMIN = "admin"
 ALERT_TO = "ops@acme.example"
 SCAN_EVERY = "1m"
@@ -85,6 +86,12 @@ def check_port_free(port: int) -> None:
 
 def prepare_workdir(workdir: Path, keep: bool) -> None:
     """A clean folder, or (--keep) the previous one with its database and history."""
+    running = running_demo(workdir / DATA_DIR)
+    if running is not None:
+        raise DemoError(
+            f"a demo is already running in {workdir} (pid {running}); stop it with Ctrl-C, "
+            "or pass another --workdir"
+        )
     if workdir.exists() and not keep:
         if (workdir / "infra").exists() or (workdir / "driftwatch.toml").exists():
             shutil.rmtree(workdir)
@@ -93,7 +100,15 @@ def prepare_workdir(workdir: Path, keep: bool) -> None:
     (workdir / "infra").mkdir(parents=True, exist_ok=True)
 
 
-def commit_manifests(repo: Path, files: dict[str, str]) -> bool:
+def running_demo(data_dir: Path) -> int | None:
+    """The pid of a demo running on this data directory, if any."""
+    try:
+        return DemoState.load(data_dir).pid
+    except DemoError:
+        return None
+
+
+def commit_manifests(repo: Path, files: dict[str, str], message: str) -> bool:
     """Write the manifests and commit them; False when nothing changed (--keep)."""
     for rel, text in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +118,7 @@ def commit_manifests(repo: Path, files: dict[str, str]) -> bool:
     _git(repo, "add", "-A")
     if not _git(repo, "status", "--porcelain"):
         return False
-    _git(repo, "commit", "-q", "-m", "Declare the prod and staging estate")
+    _git(repo, "commit", "-q", "-m", message)
     return True
 
 
@@ -238,15 +253,16 @@ def _start(
     prepare_workdir(workdir, keep)
     ids = seed(aws)
     step("seeded the estate: 2 accounts (prod, staging), 2 regions, all 13 resource types")
-    changed = commit_manifests(workdir / "infra", manifests(ids))
+    message = "Declare the estate's new ids (seeded again)" if keep else "Declare the estate"
+    changed = commit_manifests(workdir / "infra", manifests(ids), message)
     step(f"manifests {'committed' if changed else 'unchanged'} in {workdir / 'infra'} (Git)")
     made = introduce_drifts(aws)
     step(f"made {len(made)} drifts by hand:")
     for d in made:
         step.detail(d.line())
     dashboard = f"http://{HOST}:{port}"
-    inbox = Inbox(workdir / ".driftwatch" / INBOX_FILE)
-    (workdir / ".driftwatch").mkdir(exist_ok=True)
+    inbox = Inbox(workdir / DATA_DIR / INBOX_FILE)
+    (workdir / DATA_DIR).mkdir(exist_ok=True)
     smtp = SmtpCatcher(inbox, free_port()).start()
     stack.callback(smtp.stop)
     sink = WebhookSink(inbox, 0).start()
