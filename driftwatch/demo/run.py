@@ -228,6 +228,8 @@ def run_demo(workdir: Path, port: int, keep: bool, console: Console) -> None:
     """Run the demo until Ctrl-C or SIGTERM; everything it started is stopped on the way out."""
     check_port_free(port)
     isolate_env()
+    # Ctrl-C even when started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     step = Steps(console)
     workdir = workdir.resolve()
