@@ -25,6 +25,19 @@ from driftwatch.motoserver import free_port
 from driftwatch.web import create_app
 
 
+@pytest.fixture(autouse=True)
+def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap password hashes in these tests (the product uses werkzeug's default scrypt)."""
+    import functools
+
+    from werkzeug.security import generate_password_hash
+
+    import driftwatch.users
+
+    quick = functools.partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    monkeypatch.setattr(driftwatch.users, "generate_password_hash", quick)
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:5000", "http://localhost:1", "http://[::1]:2", "http://127.9.9.9"]
 )

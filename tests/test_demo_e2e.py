@@ -160,12 +160,14 @@ def test_the_demo_from_start_to_ctrl_c(demo: Demo, tmp_path: Path) -> None:
             ]
 
             # The first scan's alert reached the webhook sink and the SMTP catcher.
-            page.goto(demo.url + "/demo")
-            first = page.locator('#demo-inbox tr[data-via="webhook"]').last
-            expect(first).to_contain_text("6 drifts", timeout=15_000)
-            expect(page.locator('#demo-inbox tr[data-via="email"]').last).to_contain_text(
-                "6 drifts"
+            inbox = reload_until(
+                page, demo.url + "/demo", "body", lambda t: t.count("6 drifts (1 critical") == 2
             )
+            webhook = page.locator('#demo-inbox tr[data-via="webhook"]')
+            expect(webhook).to_have_count(1)
+            expect(webhook).to_contain_text("opened aws_iam_role reporting (prod/global)")
+            email = page.locator('#demo-inbox tr[data-via="email"]')
+            expect(email).to_contain_text("ops@acme.example")
 
             # Two new drifts: the banner's button (operator, CSRF) and `demo --drift`.
             page.click("#demo-banner button:has-text('Make a drift')")
@@ -181,7 +183,7 @@ def test_the_demo_from_start_to_ctrl_c(demo: Demo, tmp_path: Path) -> None:
             page.click("button:has-text('Scan now')")
             reload_until(page, demo.url + "/", "#open-count", lambda t: t == "8")
             inbox = reload_until(
-                page, demo.url + "/demo", "#demo-inbox", lambda t: f"opened {rtype} {rid} " in t
+                page, demo.url + "/demo", "body", lambda t: f"opened {rtype} {rid} " in t
             )
             assert f"opened {clicked.group(1)} {clicked.group(2)} (prod/" in inbox
         finally:
