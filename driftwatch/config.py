@@ -260,8 +260,8 @@ class Config:
     schedules: tuple[Schedule, ...] = (DEFAULT_SCHEDULE,)
     severity: tuple[SeverityRule, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
-    dashboard: DashboardConfig = DashboardConfig()
     demo: DemoConfig = DemoConfig()
+    dashboard: DashboardConfig = DashboardConfig()
 
     @property
     def default_account(self) -> str:
@@ -303,8 +303,8 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             "schedules",
             "severity",
             "alerts",
-            "dashboard",
             "demo",
+            "dashboard",
         },
     )
     aws = _aws(r, r.table(raw, "aws"))
@@ -328,8 +328,8 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             _severity(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "severity"))
         ),
         alerts=_alerts(r, r.table(raw, "alerts")),
-        dashboard=_dashboard(r, r.table(raw, "dashboard")),
         demo=_demo(r, r.table(raw, "demo")),
+        dashboard=_dashboard(r, r.table(raw, "dashboard")),
     )
 
 
@@ -589,16 +589,16 @@ def _channel(r: _Reader, t: Any, key: str) -> ChannelConfig:
     )
 
 
+def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
+    r.only(t, "demo", {"enabled"})
+    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
+
+
 def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:
     r.only(t, "dashboard", {"base_url"})
     if "base_url" not in t:
         return DashboardConfig()
     return DashboardConfig(base_url=r.url(t, "dashboard", "base_url").rstrip("/"))
-
-
-def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
-    r.only(t, "demo", {"enabled"})
-    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
 
 
 # Keys whose value is a credential: never written literally in the file.
