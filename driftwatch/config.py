@@ -589,11 +589,6 @@ def _channel(r: _Reader, t: Any, key: str) -> ChannelConfig:
     )
 
 
-def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
-    r.only(t, "demo", {"enabled"})
-    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
-
-
 def _dashboard(r: _Reader, t: dict[str, Any]) -> DashboardConfig:
     r.only(t, "dashboard", {"base_url"})
     if "base_url" not in t:
@@ -709,6 +704,11 @@ def _storage(r: _Reader, t: dict[str, Any]) -> StorageConfig:
         data_dir=ddir,
         retention_days=r.integer(t, "storage", "retention_days", 90, minimum=0, maximum=36500),
     )
+
+
+def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
+    r.only(t, "demo", {"enabled"})
+    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
 
 
 def _scan(r: _Reader, t: dict[str, Any]) -> ScanConfig:
