@@ -19,7 +19,7 @@ from support.web import PASSWORD, add_user, csrf_token, logged_in, text, web_con
 from driftwatch.config import Config, DemoConfig, parse_config
 from driftwatch.demo import INBOX_FILE, DemoState, require_loopback
 from driftwatch.demo.inbox import Inbox, SmtpCatcher, WebhookSink, read_inbox
-from driftwatch.demo.run import DATA_DIR, prepare_workdir
+from driftwatch.demo.run import DATA_DIR, check_port_free, prepare_workdir
 from driftwatch.errors import ConfigError, DemoError
 from driftwatch.motoserver import free_port
 from driftwatch.web import create_app
@@ -93,6 +93,7 @@ def test_the_receivers_file_what_they_get_newest_first(tmp_path: Path) -> None:
     try:
         doc = {
             "title": "driftwatch: 1 drift (1 high)",
+            "channel": "ops-webhook",
             "drifts": [
                 {
                     "event": "opened",
@@ -123,8 +124,23 @@ def test_the_receivers_file_what_they_get_newest_first(tmp_path: Path) -> None:
         "driftwatch: 2 drifts",
         "ops@acme.example",
     )
-    assert hook["via"] == "webhook" and hook["title"] == "driftwatch: 1 drift (1 high)"
+    assert (hook["via"], hook["title"], hook["to"]) == (
+        "webhook",
+        "driftwatch: 1 drift (1 high)",
+        "ops-webhook",
+    )
     assert hook["drifts"] == ["opened aws_s3_bucket b (prod/us-east-1)"]
+
+
+def test_a_taken_dashboard_port_is_refused_before_anything_starts() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DemoError, match=f"cannot serve the dashboard on 127.0.0.1:{port}"):
+            check_port_free(port)
 
 
 def test_a_run_replaces_only_a_demo_folder_and_never_a_running_demo(tmp_path: Path) -> None:

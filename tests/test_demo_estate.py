@@ -3,7 +3,6 @@ demo makes (at the start and on demand) found by a scan as exactly that drift.""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from support.env import Aws, scan
@@ -12,7 +11,7 @@ import driftwatch.collectors  # noqa: F401  (registers the built-in types)
 from driftwatch.demo.drifts import RANDOM_DRIFTS, introduce_drifts, make_random_drift
 from driftwatch.demo.estate import Aws as DemoAws
 from driftwatch.demo.estate import seed
-from driftwatch.demo.manifests import manifests
+from driftwatch.demo.manifests import declared, manifests
 from driftwatch.demo.run import commit_manifests, config_text
 from driftwatch.registry import collectors
 
@@ -24,8 +23,8 @@ def drift_keys(doc: dict[str, object]) -> set[tuple[str, str, str]]:
 def test_every_drift_the_demo_makes_is_found_as_that_drift(aws: Aws, tmp_path: Path) -> None:
     demo = DemoAws(aws.url)
     files = manifests(seed(demo))
-    declared_types = set(re.findall(r"type: (aws_\w+)", "".join(files.values())))
-    assert declared_types == {name for name, _ in collectors}  # every one of the 13
+    types = declared(files)
+    assert set(types) == {name for name, _ in collectors} and len(types) == 32
     assert commit_manifests(tmp_path / "infra", files, "Declare the estate")
     cfg = tmp_path / "driftwatch.toml"
     cfg.write_text(config_text(aws.url, "http://127.0.0.1:8000", 2525, "http://127.0.0.1:9/h"))

@@ -1,7 +1,8 @@
 """Where the demo's alerts land: an SMTP catcher and a webhook sink on loopback.
 
 Both append what they receive to `<data_dir>/demo-inbox.jsonl`, one JSON object a line
-(`received_at`, `via`, `title`, `to`, `drifts`); the dashboard's demo page reads it.
+(`received_at`, `via`, `title`, `to`: recipients or channel, `drifts`); the dashboard's
+demo page reads it.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._answer(400, b"not JSON")
                 return
-            inbox.add("webhook", str(doc.get("title", "")), self.path, digest_lines(doc))
+            title, channel = str(doc.get("title", "")), str(doc.get("channel", ""))
+            inbox.add("webhook", title, channel, digest_lines(doc))
             self._answer(200, b"ok")
 
         def _answer(self, status: int, text: bytes) -> None:

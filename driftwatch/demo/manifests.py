@@ -6,6 +6,7 @@ are the ids AWS chose when the estate was seeded (security groups, AMIs, role AR
 
 from __future__ import annotations
 
+import re
 import textwrap
 from string import Template
 
@@ -306,6 +307,11 @@ README = """
 Declared state of Acme's AWS accounts, read by driftwatch. One folder per
 account (`prod`, `staging`); change a resource here first, then in AWS.
 """
+
+
+def declared(files: dict[str, str]) -> list[str]:
+    """The type of every resource the manifests declare, one entry per resource."""
+    return re.findall(r"^  - type: (\w+)$", "\n".join(files.values()), re.MULTILINE)
 
 
 def manifests(ids: Ids) -> dict[str, str]:

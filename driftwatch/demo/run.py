@@ -25,7 +25,7 @@ from driftwatch.demo import INBOX_FILE, STATE_FILE, DemoState, require_loopback
 from driftwatch.demo.drifts import introduce_drifts
 from driftwatch.demo.estate import Aws, seed
 from driftwatch.demo.inbox import Inbox, SmtpCatcher, WebhookSink
-from driftwatch.demo.manifests import manifests
+from driftwatch.demo.manifests import declared, manifests
 from driftwatch.errors import DemoError
 from driftwatch.motoserver import MotoServer, free_port
 
@@ -124,9 +124,14 @@ def commit_manifests(repo: Path, files: dict[str, str], message: str) -> bool:
 
 def _git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(
-        ["git", *args], cwd=repo, check=True, env=env, capture_output=True, text=True
-    )
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=repo, check=True, env=env, capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        raise DemoError("the demo needs git; install it (e.g. apt-get install git)") from None
+    except subprocess.CalledProcessError as exc:
+        raise DemoError(f"git {args[0]} failed in {repo}: {exc.stderr.strip()}") from None
     return done.stdout.strip()
 
 
@@ -253,10 +258,14 @@ def _start(
     aws = Aws(require_loopback(moto.url))
     step(f"moto server (a local stand-in for AWS) on {moto.url}")
     prepare_workdir(workdir, keep)
-    ids = seed(aws)
-    step("seeded the estate: 2 accounts (prod, staging), 2 regions, all 13 resource types")
+    files = manifests(seed(aws))
+    types = declared(files)
+    step(
+        f"seeded the estate: {len(types)} resources of {len(set(types))} types in 2 accounts "
+        "(prod, staging) and 2 regions"
+    )
     message = "Declare the estate's new ids (seeded again)" if keep else "Declare the estate"
-    changed = commit_manifests(workdir / "infra", manifests(ids), message)
+    changed = commit_manifests(workdir / "infra", files, message)
     step(f"manifests {'committed' if changed else 'unchanged'} in {workdir / 'infra'} (Git)")
     made = introduce_drifts(aws)
     step(f"made {len(made)} drifts by hand:")
