@@ -7,6 +7,7 @@ one ExitStack, so Ctrl-C (or SIGTERM) at any step stops what was started so far.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -304,7 +305,18 @@ def _load(cfg_path: Path) -> Config:
     cfg = load_config(cfg_path)
     prepare_data_dir(cfg)
     log_to_file(cfg.storage.log_path)
+    quiet_libraries()
     return cfg
+
+
+def quiet_libraries() -> None:
+    """Library warnings (APScheduler skipping a run while a scan is busy, waitress' queue
+    depth) go to the demo's log file with driftwatch's, not onto its terminal."""
+    handlers = logging.getLogger("driftwatch").handlers
+    for name in ("apscheduler", "waitress"):
+        lib = logging.getLogger(name)
+        lib.handlers[:] = handlers
+        lib.propagate = False
 
 
 def _serve(stack: ExitStack, cfg: Config, port: int, state: DemoState) -> Any:
