@@ -37,7 +37,7 @@ ALERT_TO = "ops@acme.example"
 SCAN_EVERY = "1m"
 # Credentials for the moto server only; real ones in the environment are set aside.
 DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
-UNSET_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_SECURITY_TOKEN")
+UNSET_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Acme Platform",
     "GIT_AUTHOR_EMAIL": "platform@acme.example",
@@ -69,7 +69,7 @@ class Steps:
 
 def isolate_env() -> None:
     """This process reaches moto only: fake credentials, no profile, no endpoint override."""
-    for k in UNSET_ENV:
+    for k in [*UNSET_ENV, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL"))]:
         os.environ.pop(k, None)
     os.environ.update(DEMO_ENV)
 
