@@ -75,6 +75,7 @@ def isolate_env() -> None:
 
 
 def check_port_free(port: int) -> None:
+    """Refuse a taken dashboard port before anything starts."""
     with socket.socket() as s:
         try:
             s.bind((HOST, port))
@@ -232,19 +233,20 @@ def first_scan(cfg: Config) -> str:
 
 def run_demo(workdir: Path, port: int, keep: bool, console: Console) -> None:
     """Run the demo until Ctrl-C or SIGTERM; everything it started is stopped on the way out."""
+    workdir = workdir.resolve()
     check_port_free(port)
+    prepare_workdir(workdir, keep)
     isolate_env()
     # Ctrl-C even when started with SIGINT ignored (a background job of a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     step = Steps(console)
-    workdir = workdir.resolve()
     try:
         with ExitStack() as stack:
             _start(stack, workdir, port, keep, step, console)
             console.print("\nstopping the dashboard, scheduler, alert receivers and moto server")
-    except KeyboardInterrupt:  # before the dashboard was up; the stack has unwound
-        console.print("\ninterrupted while starting")
+    except KeyboardInterrupt:  # while starting, or a second Ctrl-C; the stack has unwound
+        console.print("\ninterrupted")
     console.print(f"demo stopped; its files are in {workdir} (`--keep` reuses them)")
 
 
@@ -258,7 +260,6 @@ def _start(
     moto = stack.enter_context(MotoServer(log_path=None))
     aws = Aws(require_loopback(moto.url))
     step(f"moto server (a local stand-in for AWS) on {moto.url}")
-    prepare_workdir(workdir, keep)
     files = manifests(seed(aws))
     types = declared(files)
     step(
