@@ -19,7 +19,7 @@ from support.web import PASSWORD, add_user, csrf_token, logged_in, text, web_con
 from driftwatch.config import Config, DemoConfig, parse_config
 from driftwatch.demo import INBOX_FILE, DemoState, require_loopback
 from driftwatch.demo.inbox import Inbox, SmtpCatcher, WebhookSink, read_inbox
-from driftwatch.demo.run import DATA_DIR, check_port_free, prepare_workdir
+from driftwatch.demo.run import DATA_DIR, check_port_free, commit_manifests, prepare_workdir
 from driftwatch.errors import ConfigError, DemoError
 from driftwatch.motoserver import free_port
 from driftwatch.web import create_app
@@ -163,6 +163,19 @@ def test_a_run_replaces_only_a_demo_folder_and_never_a_running_demo(tmp_path: Pa
     assert (other / "notes.txt").exists()
 
 
+def test_manifests_are_committed_only_when_they_change(tmp_path: Path) -> None:
+    repo = tmp_path / "infra"
+    repo.mkdir()
+    files = {"declared/a.yaml": "resources: []\n"}
+    assert commit_manifests(repo, files, "Declare the estate")
+    assert not commit_manifests(repo, files, "again")  # --keep, the same ids
+    assert commit_manifests(repo, {"declared/a.yaml": "# new ids\nresources: []\n"}, "new ids")
+    log = subprocess.run(
+        ["git", "log", "--format=%s|%an"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.splitlines() == ["new ids|Acme Platform", "Declare the estate|Acme Platform"]
+
+
 @pytest.fixture
 def demo_cfg(tmp_path: Path) -> Config:
     cfg = dataclasses.replace(web_config(tmp_path), demo=DemoConfig(enabled=True))
@@ -178,7 +191,8 @@ def demo_app(demo_cfg: Config) -> Flask:
 
 def test_every_page_says_demo(demo_app: Flask, demo_cfg: Config) -> None:
     client = demo_app.test_client()
-    assert "<strong>DEMO</strong>" in text(client.get("/login"))
+    login = text(client.get("/login"))
+    assert "<strong>DEMO</strong>" in login and "<title>DEMO · " in login
     viewer = logged_in(demo_app, "vic")
     for path in ("/", "/drifts", "/resources", "/scans", "/notifications", "/demo", "/nope"):
         page = text(viewer.get(path))
