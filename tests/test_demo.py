@@ -189,6 +189,15 @@ def demo_app(demo_cfg: Config) -> Flask:
     return create_app(demo_cfg, testing=True)
 
 
+def test_the_demo_routes_declare_their_roles(demo_app: Flask) -> None:
+    roles = {
+        rule.rule: getattr(demo_app.view_functions[rule.endpoint], "required_role", None)
+        for rule in demo_app.url_map.iter_rules()
+        if rule.endpoint.startswith("demo.")
+    }
+    assert roles == {"/demo": "viewer", "/demo/drift": "operator"}
+
+
 def test_every_page_says_demo(demo_app: Flask, demo_cfg: Config) -> None:
     client = demo_app.test_client()
     login = text(client.get("/login"))
