@@ -1,4 +1,4 @@
-# make demo  — set up .venv and run the demo (moto server on loopback, Git repo, scan)
+# make demo  — set up .venv and run the demo on http://127.0.0.1:8000 until Ctrl-C (docs/demo.md)
 # make test  — set up .venv, install Chromium if missing, run lint, type checks and all tests
 # make bench — the scan benchmark (see bench/README.md)
 

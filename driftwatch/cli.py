@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from driftwatch import __version__
 from driftwatch.config import Config, load_config
-from driftwatch.errors import DriftwatchError
+from driftwatch.errors import DemoError, DriftwatchError
 from driftwatch.registry import collectors
 
 if TYPE_CHECKING:
@@ -234,20 +234,39 @@ def prune(config_path: str | None, older_than: str | None, dry_run: bool) -> Non
     type=click.Path(file_okay=False),
     default="demo-work",
     show_default=True,
-    help="Folder for the demo's Git repo, config and database.",
+    help="Folder for the demo's Git repo, config, database and state file.",
 )
-def demo(workdir: str) -> None:
-    """Seed a local moto server, declare it in Git with drift, and scan it."""
-    try:
-        from driftwatch.demo import run_demo
-    except ImportError as exc:
-        raise DriftwatchError(
-            f"the demo needs moto[server] ({exc.name} is missing): "
-            "pip install 'driftwatch-aws[demo]'"
-        ) from None
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--keep", is_flag=True, help="Reuse the folder's database (history, users).")
+@click.option(
+    "--drift",
+    "make_drift",
+    is_flag=True,
+    help="Make one new random drift on the running demo (started in --workdir), and exit.",
+)
+def demo(workdir: str, port: int, keep: bool, make_drift: bool) -> None:
+    """The whole product on a local moto server: an estate in Git with drift, alerts,
+    the dashboard and the scheduler on 127.0.0.1 until Ctrl-C (docs/demo.md)."""
     from pathlib import Path
 
-    run_demo(Path(workdir))
+    if make_drift:
+        from driftwatch.demo.drifts import drift_now
+
+        cfg_path = Path(workdir) / "driftwatch.toml"
+        if not cfg_path.is_file():
+            raise DemoError(f"no demo in {workdir}: start one with `driftwatch demo`")
+        made = drift_now(load_config(cfg_path).storage.data_dir)
+        click.echo(f"made a drift: {made.line()}")
+        click.echo("the next scan catches it: press Scan now on the dashboard, or wait a minute")
+        return
+    from driftwatch.demo.run import missing_extra, run_demo
+
+    if missing_extra():
+        raise DriftwatchError(
+            f"the demo needs the demo extra ({missing_extra()} is missing): "
+            "pip install 'driftwatch-aws[demo]'"
+        )
+    run_demo(Path(workdir), port, keep, Console(highlight=False, soft_wrap=True))
 
 
 @cli.command()

@@ -311,6 +311,13 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class DemoConfig:
+    """`[demo]`, written only by `driftwatch demo`: the DEMO banner and the demo page."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     git: GitConfig | None
@@ -322,6 +329,7 @@ class Config:
     schedules: tuple[Schedule, ...] = (DEFAULT_SCHEDULE,)
     severity: tuple[SeverityRule, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
+    demo: DemoConfig = DemoConfig()
     dashboard: DashboardConfig = DashboardConfig()
     remediation: RemediationConfig = RemediationConfig()
 
@@ -365,6 +373,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             "schedules",
             "severity",
             "alerts",
+            "demo",
             "dashboard",
             "remediation",
         },
@@ -390,6 +399,7 @@ def parse_config(raw: dict[str, Any], cfg_path: Path) -> Config:
             _severity(r, item, i) for i, item in enumerate(r.array_of_tables(raw, "severity"))
         ),
         alerts=_alerts(r, r.table(raw, "alerts")),
+        demo=_demo(r, r.table(raw, "demo")),
         dashboard=_dashboard(r, r.table(raw, "dashboard")),
         remediation=_remediation(r, r.table(raw, "remediation")),
     )
@@ -880,6 +890,11 @@ def _storage(r: _Reader, t: dict[str, Any]) -> StorageConfig:
         data_dir=ddir,
         retention_days=r.integer(t, "storage", "retention_days", 90, minimum=0, maximum=36500),
     )
+
+
+def _demo(r: _Reader, t: dict[str, Any]) -> DemoConfig:
+    r.only(t, "demo", {"enabled"})
+    return DemoConfig(enabled=r.boolean(t, "demo", "enabled", False))
 
 
 def _scan(r: _Reader, t: dict[str, Any]) -> ScanConfig:

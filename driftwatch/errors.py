@@ -43,3 +43,7 @@ class LockError(DriftwatchError):
 
 class DeclaredDropError(DriftwatchError):
     """The declared state shrank by more than `scan.max_declared_drop` since the last scan."""
+
+
+class DemoError(DriftwatchError):
+    """`driftwatch demo` cannot start, or cannot find the running demo."""

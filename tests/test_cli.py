@@ -53,13 +53,6 @@ def test_no_store_writes_nothing(aws: Aws, repo: ManifestRepo, tmp_path: Path) -
     assert not (tmp_path / "state" / "driftwatch.db").exists()
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    run = run_cli("demo", "--workdir", str(tmp_path / "demo"))
-    assert run.code == 0, run.stderr
-    assert "3 modified, 0 missing, 1 unmanaged" in run.stdout
-    assert (tmp_path / "demo" / "driftwatch.db").exists()
-
-
 def test_the_same_error_in_many_scopes_is_one_line(
     tmp_path: Path, repo: ManifestRepo, monkeypatch
 ) -> None:

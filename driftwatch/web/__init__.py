@@ -67,7 +67,10 @@ def create_app(
     app.jinja_env.filters["tojson_pretty"] = _pretty
     app.jinja_env.filters["merge"] = lambda d, **kw: {**d, **kw}
     app.jinja_env.globals.update(
-        STATUS_SYMBOL=STATUS_SYMBOL, KIND_SYMBOL=KIND_SYMBOL, SEVERITY_SYMBOL=SEVERITY_SYMBOL
+        STATUS_SYMBOL=STATUS_SYMBOL,
+        KIND_SYMBOL=KIND_SYMBOL,
+        SEVERITY_SYMBOL=SEVERITY_SYMBOL,
+        DEMO=cfg.demo.enabled,  # the DEMO banner on every page
     )
     app.json = OrjsonProvider(app)
     csrf.init_app(app)
@@ -77,6 +80,10 @@ def create_app(
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    if cfg.demo.enabled:
+        from driftwatch.web import demo
+
+        app.register_blueprint(demo.bp)
     return app
 
 
