@@ -186,6 +186,18 @@ def test_the_demo_from_start_to_ctrl_c(demo: Demo, tmp_path: Path) -> None:
                 page, demo.url + "/demo", "body", lambda t: f"opened {rtype} {rid} " in t
             )
             assert f"opened {clicked.group(1)} {clicked.group(2)} (prod/" in inbox
+
+            # Remediate one: versioning back to what Git declares, verified, resolved.
+            page.goto(demo.url + "/drifts")
+            page.click("#drift-list a:has-text('acme-prod-logs')")
+            page.check("input[name=mode][value=revert]")
+            page.click("button:has-text('Plan (changes nothing)')")
+            expect(page.locator("#plan-calls")).to_contain_text("s3.put_bucket_versioning")
+            page.check("input[name=confirm]")
+            page.click("button:has-text('Confirm and run')")
+            expect(page.locator("#rem-status")).to_have_text("succeeded")
+            page.goto(demo.url + "/")
+            expect(page.locator("#open-count")).to_have_text("7")
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000

@@ -138,15 +138,15 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def config_text(endpoint: str, dashboard: str, smtp_port: int, sink_url: str) -> str:
-    """The demo's driftwatch.toml: two accounts, two regions, alerts, a short schedule.
-
-    A section the demo should switch on (remediation, once it exists) is one more
-    line here, beside `[demo]`.
-    """
+    """The demo's driftwatch.toml: two accounts, two regions, alerts, a short schedule,
+    and remediation switched on (off by default everywhere else)."""
     return textwrap.dedent(f"""
         # Written by `driftwatch demo`; see config.example.toml for every key.
         [demo]
         enabled = true   # the DEMO banner and the demo page (/demo)
+
+        [remediation]
+        enabled = true   # the Remediate button (off by default: docs/remediation.md)
 
         [git]
         url = "infra"
