@@ -215,9 +215,10 @@ def test_rules_declared_empty_revoke_every_rule() -> None:
         {"egress": [_rule("-1", 0, 0, cidr_blocks=["0.0.0.0/0"]),
                     _rule("tcp", 443, 443, ipv6_cidr_blocks=["::/0"])]},
     )  # fmt: skip
-    assert target.paths("egress") == ("egress",)  # the attribute changed as a whole
+    rules = ('egress["-1 0-0 0.0.0.0/0"]', 'egress["tcp 443-443 ::/0"]')
+    assert target.paths("egress") == rules  # one change per rule, even against none
     [revoke] = plan(target).calls
-    assert revoke.fixes == ("egress",)
+    assert revoke.fixes == rules
     assert revoke.params["IpPermissions"] == [
         {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},

@@ -100,7 +100,12 @@ def test_round_trip_puts_every_attribute_and_tag_back(aws: Aws) -> None:
 def test_round_trip_clears_display_name_and_key(aws: Aws) -> None:
     seed_sns.topic(aws, "alerts")
     spec = {"display_name": "", "kms_master_key_id": None, "tags": {}}
-    assert drifted_paths(aws, T, "alerts", spec) == ["display_name", "kms_master_key_id", "tags"]
+    assert drifted_paths(aws, T, "alerts", spec) == [
+        "display_name",
+        "kms_master_key_id",
+        "tags.cost",
+        "tags.team",
+    ]
     revert(aws, T, "alerts", spec)
     assert drifted_paths(aws, T, "alerts", spec) == []
 
