@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ import driftwatch.declared.terraform.sources  # noqa: F401  (registers the state
 from driftwatch.config import Config, TerraformConfig
 from driftwatch.declared.git import list_files, read_blob
 from driftwatch.declared.manifests import duplicates
+from driftwatch.declared.terraform.encryption import decrypt_state
 from driftwatch.declared.terraform.hcl import (
     Block,
     ConfigRootError,
@@ -38,7 +39,7 @@ from driftwatch.declared.terraform.mapping import (
     wanted,
 )
 from driftwatch.declared.terraform.sources import Location, ReadContext, SourceError
-from driftwatch.declared.terraform.state import Instance, StateError, read_state
+from driftwatch.declared.terraform.state import Instance, Plain, StateError, read_state
 from driftwatch.errors import DriftwatchError, ManifestError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
 from driftwatch.paths import join_path
@@ -186,6 +187,11 @@ class _Read:
     evidence: Evidence | None
     memo: dict[str, str]
 
+    def decrypt(self, loc: Location) -> Callable[[bytes], Plain]:
+        """Decrypts the location's state if OpenTofu encrypted it (errors without a passphrase)."""
+        passphrase = self.src.encryption_passphrase
+        return lambda document: decrypt_state(document, loc.url, passphrase)
+
     def state(
         self, loc: Location, out: TerraformDeclared, children: list[Child], problems: list[str]
     ) -> None:
@@ -195,7 +201,11 @@ class _Read:
         found: list[str] = []
         projector = _Projector(self, loc, got, kids, found)
         header, counts = read_state(
-            self.reader.open(self.src, self.ctx, loc), loc.url, wanted, projector.keep
+            self.reader.open(self.src, self.ctx, loc),
+            loc.url,
+            wanted,
+            projector.keep,
+            self.decrypt(loc),
         )
         for res in got:
             assert res.declared_by is not None
