@@ -350,12 +350,13 @@ class _Projector:
         except Skip:
             return  # e.g. an egress aws_security_group_rule seen by the ingress split
         parent_id = split.parent_id(inst.attributes)
-        if not parent_id:
+        if not parent_id and not (split.fan_out and parent_id == []):
             raise _Invalid(f"names no {split.parent}")
         is_global = collectors.get(split.parent).is_global
         region, known = self._placed(inst, is_global)
-        key = (self.src.account, region, split.parent, str(parent_id))
-        self.kids.append(Child(split, key, value, where, known))
+        for pid in parent_id if split.fan_out else (parent_id,):
+            key = (self.src.account, region, split.parent, str(pid))
+            self.kids.append(Child(split, key, value, where, known))
 
     def _region(self, inst: Instance, is_global: bool) -> str:
         """The instance's `region` (provider >= 6), else its ARN's, else the source's."""
