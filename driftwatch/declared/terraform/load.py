@@ -22,6 +22,7 @@ from driftwatch.declared.git import list_files, read_blob
 from driftwatch.declared.manifests import duplicates
 from driftwatch.declared.terraform.encryption import decrypt_state
 from driftwatch.declared.terraform.hcl import (
+    SUFFIXES,
     Block,
     ConfigRootError,
     Evidence,
@@ -170,7 +171,9 @@ def _evidence(src: TerraformConfig, ctx: ReadContext, cache: SummaryCache) -> Ev
         return data
 
     try:
-        return load_root(src.config, lambda d: list_files(git_cache, commit, d, ".tf"), read, cache)
+        return load_root(
+            src.config, lambda d: list_files(git_cache, commit, d, SUFFIXES), read, cache
+        )
     except ConfigRootError as exc:
         raise ConfigRootError(f"config git:{src.config} at commit {commit[:12]}: {exc}") from None
 
