@@ -125,6 +125,15 @@ def test_decrypts_what_opentofu_writes(options: dict[str, Any]) -> None:
     assert header.encrypted and header.serial == 12 and header.version == 4
 
 
+def test_an_envelope_not_written_as_go_writes_it_is_parsed_whole() -> None:
+    doc = json.loads(tofu_encrypt(plain_state(), iterations=FAST))
+    assert "/" in doc["encrypted_data"]  # ~2,000 base64 characters: never without one
+    escaped = json.dumps(doc, indent=2).replace("/", "\\/")  # legal JSON, not Go's
+    assert "\\/" in escaped
+    header, kept = read(escaped.encode())
+    assert kept == ["aws_s3_bucket.logs", "aws_iam_role.app"] and header.encrypted
+
+
 def test_a_plain_state_still_streams_with_a_passphrase_at_hand() -> None:
     header, kept = read(plain_state())
     assert kept == ["aws_s3_bucket.logs", "aws_iam_role.app"] and not header.encrypted

@@ -9,6 +9,11 @@ The envelope, as OpenTofu ≥ 1.7 writes it (internal/encryption/base.go, state.
 `encrypted_data` is a 12-byte nonce, then the AES-GCM ciphertext and tag, without
 additional data (method/aesgcm/aesgcm.go). Messages name the state and the key
 provider, never the passphrase, a key or any of the document.
+
+Memory: the envelope is held once (its base64 `encrypted_data` is decoded straight
+from the document's bytes, which are then let go); the ciphertext is authenticated in
+a first pass that keeps nothing, and decrypted chunk by chunk in a second as the state
+is streamed, so the plain state is never whole.
 """
 
 from __future__ import annotations
@@ -17,16 +22,22 @@ import base64
 import binascii
 import hashlib
 import json
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from driftwatch.declared.terraform.state import Plain, StateError
 
 ENVELOPE_VERSION = "v0"
 NONCE_SIZE = 12  # Go's cipher.NewGCM
+TAG_SIZE = 16
+CHUNK = 256 * 1024
+# Go writes a []byte as plain base64, never escaped: cut out of the bytes, not parsed.
+_DATA = re.compile(rb'"encrypted_data"\s*:\s*"([A-Za-z0-9+/=]*)"')
 HASHES = ("sha256", "sha512")
 KEY_LENGTHS = (16, 24, 32)  # AES-128, -192, -256
 # OpenTofu's default is 600,000; a state asking for far more would only burn CPU.
@@ -54,9 +65,13 @@ class Pbkdf2Meta:
     key_length: int
 
 
-def decrypt_state(document: bytes, where: str, passphrase: str | None) -> Plain:
+def decrypt_state(chunks: Iterable[bytes], where: str, passphrase: str | None) -> Plain:
     """The plaintext state inside an OpenTofu encrypted state, or a StateError."""
+    document = bytearray()
+    for chunk in chunks:
+        document += chunk
     envelope = parse_envelope(document, where)
+    del document  # only the ciphertext is kept from here
     candidates = pbkdf2_entries(envelope.meta, where)
     if passphrase is None:
         raise StateError(
@@ -64,10 +79,13 @@ def decrypt_state(document: bytes, where: str, passphrase: str | None) -> Plain:
             'provider); set encryption_passphrase_env = "NAME" on its [[terraform]] source, '
             "or read it with `cmd:tofu state pull`"
         )
+    if len(envelope.data) < NONCE_SIZE + TAG_SIZE:
+        raise StateError(f"{where}: encrypted_data is too short to be AES-GCM output")
     for meta in candidates.values():
-        plain = _open(envelope.data, derive_key(passphrase, meta), where)
-        if plain is not None:
-            return Plain(plain, envelope.serial, envelope.lineage)
+        key = derive_key(passphrase, meta)
+        if _authentic(envelope.data, key):
+            # Authenticated: the second pass streams the plain state, never whole.
+            return Plain(_gcm(envelope.data, key), envelope.serial, envelope.lineage)
     raise StateError(
         f"{where}: the state could not be decrypted with the passphrase of "
         f"encryption_passphrase_env (tried {', '.join(sorted(candidates))}): a wrong "
@@ -75,14 +93,12 @@ def decrypt_state(document: bytes, where: str, passphrase: str | None) -> Plain:
     )
 
 
-def parse_envelope(document: bytes, where: str) -> Envelope:
+def parse_envelope(document: bytes | bytearray, where: str) -> Envelope:
     """The envelope's fields, checked; its own text never appears in a message."""
-    try:
-        doc = json.loads(document)
-    except ValueError:
-        raise StateError(f"{where}: an encrypted state that is not a JSON document") from None
-    if not isinstance(doc, dict):
-        raise StateError(f"{where}: an encrypted state that is not a JSON object")
+    data, doc = _cut_data(document, where)
+    if doc is None:  # not as Go writes it: parse it all
+        doc = _json_object(document, where)
+        data = _b64(doc.get("encrypted_data"), f"{where}: encrypted_data")
     version = doc.get("encryption_version")
     if version != ENVELOPE_VERSION:
         raise StateError(
@@ -97,8 +113,35 @@ def parse_envelope(document: bytes, where: str) -> Envelope:
         serial=serial if isinstance(serial, int) else None,
         lineage=lineage if isinstance(lineage, str) and lineage else None,
         meta={str(k): _b64(v, f"{where}: meta {k}") for k, v in meta.items()},
-        data=_b64(doc.get("encrypted_data"), f"{where}: encrypted_data"),
+        data=data,
     )
+
+
+def _cut_data(document: bytes | bytearray, where: str) -> tuple[bytes, dict[str, Any] | None]:
+    """`encrypted_data` decoded from the document's bytes, and the envelope without it (None
+    when the value is not where Go puts it); GCM authenticates the data either way."""
+    m = _DATA.search(document)
+    if m is None:
+        return b"", None
+    view = memoryview(document)
+    try:
+        data = binascii.a2b_base64(view[m.start(1) : m.end(1)], strict_mode=True)
+    except binascii.Error:
+        raise StateError(f"{where}: encrypted_data: not valid base64") from None
+    rest = bytes(view[: m.start(1)]) + bytes(view[m.end(1) :])
+    view.release()
+    doc = _json_object(rest, where)
+    return (data, doc) if doc.get("encrypted_data") == "" else (b"", None)
+
+
+def _json_object(text: bytes | bytearray, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise StateError(f"{where}: an encrypted state that is not a JSON document") from None
+    if not isinstance(doc, dict):
+        raise StateError(f"{where}: an encrypted state that is not a JSON object")
+    return doc
 
 
 def pbkdf2_entries(meta: dict[str, bytes], where: str) -> dict[str, Pbkdf2Meta]:
@@ -125,14 +168,24 @@ def derive_key(passphrase: str, meta: Pbkdf2Meta) -> bytes:
     )
 
 
-def _open(data: bytes, key: bytes, where: str) -> bytes | None:
-    """AES-GCM open of nonce ‖ ciphertext ‖ tag; None when the key does not fit."""
-    if len(data) <= NONCE_SIZE:
-        raise StateError(f"{where}: encrypted_data is too short to be AES-GCM output")
+def _authentic(data: bytes, key: bytes) -> bool:
+    """Whether the key opens nonce ‖ ciphertext ‖ tag (a pass that keeps nothing)."""
     try:
-        return AESGCM(key).decrypt(data[:NONCE_SIZE], data[NONCE_SIZE:], None)
+        for _ in _gcm(data, key):
+            pass
     except InvalidTag:
-        return None
+        return False
+    return True
+
+
+def _gcm(data: bytes, key: bytes) -> Iterator[bytes]:
+    """AES-GCM decryption in chunks; InvalidTag at the end when the tag does not match."""
+    view = memoryview(data)
+    nonce, body, tag = data[:NONCE_SIZE], view[NONCE_SIZE:-TAG_SIZE], data[-TAG_SIZE:]
+    decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
+    for i in range(0, len(body), CHUNK):
+        yield decryptor.update(body[i : i + CHUNK])
+    yield decryptor.finalize()
 
 
 def _pbkdf2_meta(raw: bytes) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,10 +190,10 @@ class _Read:
     evidence: Evidence | None
     memo: dict[str, str]
 
-    def decrypt(self, loc: Location) -> Callable[[bytes], Plain]:
+    def decrypt(self, loc: Location) -> Callable[[Iterable[bytes]], Plain]:
         """Decrypts the location's state if OpenTofu encrypted it (errors without a passphrase)."""
         passphrase = self.src.encryption_passphrase
-        return lambda document: decrypt_state(document, loc.url, passphrase)
+        return lambda chunks: decrypt_state(chunks, loc.url, passphrase)
 
     def state(
         self, loc: Location, out: TerraformDeclared, children: list[Child], problems: list[str]

@@ -68,14 +68,14 @@ class Counts:
 
 @dataclass(frozen=True)
 class Plain:
-    """A decrypted state, and the serial and lineage its envelope said in the clear."""
+    """A decrypted state, in chunks, and the serial and lineage its envelope said in the clear."""
 
-    data: bytes
+    chunks: Iterable[bytes]
     serial: int | None
     lineage: str | None
 
 
-Decrypt = Callable[[bytes], Plain]  # an encrypted state's whole document → the plain state
+Decrypt = Callable[[Iterable[bytes]], Plain]  # an encrypted state's chunks → the plain state
 
 
 def read_state(
@@ -87,8 +87,8 @@ def read_state(
 ) -> tuple[Header, Counts]:
     """Parse a state from byte chunks; call `keep` with every wanted managed AWS instance.
 
-    An OpenTofu encrypted state is a StateError, unless `decrypt` is given: then the
-    envelope is read whole, decrypted in memory, and the plain state streamed from it.
+    An OpenTofu encrypted state is a StateError, unless `decrypt` is given: it gets the
+    document's chunks (the ones read so far, then the rest) and gives the plain state's.
     """
     counts = Counts()
     stream = _Stream(iter(chunks), where, decrypt is not None)
@@ -99,7 +99,7 @@ def read_state(
             _resource(resource, where, wanted, keep, counts)
     except _Encrypted as enc:
         assert decrypt is not None
-        return _decrypted(decrypt(enc.document), where, wanted, keep)
+        return _decrypted(decrypt(enc.chunks), where, wanted, keep)
     except ijson.JSONError:
         raise StateError(
             f"{where}: not a complete JSON document (truncated or not a state)"
@@ -117,9 +117,7 @@ def _decrypted(
 ) -> tuple[Header, Counts]:
     """Stream the decrypted state; its serial and lineage must be the envelope's (as
     OpenTofu checks: the passthrough fields are not authenticated)."""
-    view = memoryview(plain.data)
-    parts = (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
-    header, counts = read_state(parts, where, wanted, keep)
+    header, counts = read_state(plain.chunks, where, wanted, keep)
     for name in ("serial", "lineage"):
         outer = getattr(plain, name)
         if outer is not None and outer != getattr(header, name):
@@ -131,11 +129,11 @@ def _decrypted(
 
 
 class _Encrypted(Exception):
-    """An encrypted state met while a decryptor is at hand: the whole document."""
+    """An encrypted state met while a decryptor is at hand: the document's chunks."""
 
-    def __init__(self, document: bytes) -> None:
+    def __init__(self, chunks: Iterator[bytes]) -> None:
         super().__init__("encrypted state")
-        self.document = document
+        self.chunks = chunks
 
 
 class _Stream:
@@ -163,6 +161,12 @@ class _Stream:
             out, self.buf = self.buf[:size], self.buf[size:]
         return bytes(out)
 
+    def _again(self) -> Iterator[bytes]:
+        """Every chunk from the first: the ones seen (let go as they are taken), the rest."""
+        while self.seen:
+            yield self.seen.pop(0)
+        yield from self.chunks
+
     def _next(self) -> bytes:
         chunk = next(self.chunks, b"")
         if chunk and not self.header.done:
@@ -174,7 +178,7 @@ class _Stream:
             except StateError:
                 if not (self.keep_head and self.header.encrypted):
                     raise
-                raise _Encrypted(b"".join(self.seen) + b"".join(self.chunks)) from None
+                raise _Encrypted(self._again()) from None
             self.events.clear()
             if self.header.done:
                 self.seen.clear()
