@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -291,7 +292,11 @@ def test_scan_of_an_encrypted_s3_state_names_drift_and_hides_the_passphrase(
     drift = run.drift("aws_s3_bucket", "logs")
     assert drift["kind"] == "modified" and drift["changes"][0]["path"] == "tags.team"
     assert drift["source"] == "s3://tofu-state/app/terraform.tfstate#aws_s3_bucket.logs"
-    assert run.doc["scan"]["states"][0]["serial"] == 12
+    [info] = run.doc["scan"]["states"]
+    assert info["serial"] == 12 and info["encrypted"] is True
+    with sqlite3.connect(tmp_path / "state" / "driftwatch.db") as db:
+        stored = db.execute("SELECT serial, encrypted FROM terraform_states").fetchall()
+    assert stored == [(12, 1)]
     for text in (run.stdout, run.stderr):
         assert PASSPHRASE not in text and SECRET not in text
     written = [f for f in tmp_path.rglob("*") if f.is_file()]

@@ -26,7 +26,13 @@ STATE = {
     "kept": 118,
     "skipped": {"data source": 3},
 }
-STAGING = {**STATE, "workspace": "staging", "state": "s3://x/env:/staging/app", "serial": None}
+STAGING = {
+    **STATE,
+    "workspace": "staging",
+    "state": "s3://x/env:/staging/app",
+    "serial": None,
+    "encrypted": True,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +60,7 @@ def stored(cfg: Config, states: list[dict[str, Any]]) -> int:
 
 def expected(info: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in info.items() if k not in ("kept", "skipped")}
-    return {**row, "resources": info["kept"]}
+    return {**row, "resources": info["kept"], "encrypted": info.get("encrypted", False)}
 
 
 def test_states_are_written_with_the_scan_and_pruned_with_it(cfg: Config) -> None:
@@ -97,7 +103,9 @@ def test_scan_page_and_api_show_each_state(cfg: Config) -> None:
     assert 'id="terraform-states"' in page
     for value in (STATE["state"], "42", STATE["lineage"], "1.9.5", "118"):
         assert str(value) in page
+    assert "yes (decrypted)" not in page
     assert "terraform-states" not in text(client.get(f"/scans/{without}"))
+    assert "yes (decrypted)" in text(client.get(f"/scans/{stored(cfg, [STAGING])}"))
     doc = client.get(f"/api/v1/scans/{with_states}").get_json()
     assert doc["terraform_states"] == [expected(STATE)]
     assert client.get(f"/api/v1/scans/{without}").get_json()["terraform_states"] == []

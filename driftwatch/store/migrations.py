@@ -447,7 +447,8 @@ def m014_sessions(db: Database) -> None:
 @migrations()
 def m015_terraform_states(db: Database) -> None:
     """Each Terraform/OpenTofu state a scan read: which snapshot (serial, lineage, format
-    version), written in the scan's transaction (until now only in the scan's JSON)."""
+    version), whether it was encrypted, written in the scan's transaction (until now only
+    in the scan's JSON)."""
     db.table("terraform_states").create(
         {
             "scan_id": int,
@@ -459,6 +460,7 @@ def m015_terraform_states(db: Database) -> None:
             "version": int,
             "terraform_version": str,
             "resources": int,
+            "encrypted": int,
         },
         pk=("scan_id", "source", "workspace"),
         not_null={"scan_id", "source", "workspace", "state"},

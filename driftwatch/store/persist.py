@@ -195,10 +195,10 @@ def _write_ignored(conn: sqlite3.Connection, w: ScanWrite) -> None:
 def _write_states(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.executemany(
         "INSERT INTO terraform_states (scan_id, source, workspace, state, serial, lineage, "
-        "version, terraform_version, resources) VALUES (?,?,?,?,?,?,?,?,?)",
+        "version, terraform_version, resources, encrypted) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             (w.scan_id, s["source"], s["workspace"], s["state"], s["serial"], s["lineage"],
-             s["version"], s["terraform_version"], s["kept"])
+             s["version"], s["terraform_version"], s["kept"], int(s.get("encrypted", False)))
             for s in w.states
         ),
     )  # fmt: skip

@@ -371,11 +371,12 @@ def terraform_states(conn: sqlite3.Connection, scan_id: int) -> list[dict[str, A
     resources it declared."""
     cur = conn.execute(
         "SELECT source, workspace, state, serial, lineage, version, terraform_version, "
-        "resources FROM terraform_states WHERE scan_id = ? ORDER BY source, workspace",
+        "resources, encrypted FROM terraform_states WHERE scan_id = ? ORDER BY source, workspace",
         [scan_id],
     )
     cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return [{**r, "encrypted": bool(r["encrypted"])} for r in rows]
 
 
 # --- resources ---------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class StateInfo:
     terraform_version: str | None
     kept: int
     skipped: dict[str, int]
+    encrypted: bool = False  # an OpenTofu encrypted state, decrypted here
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -227,6 +228,7 @@ class _Read:
                 header.terraform_version,
                 counts.kept,
                 counts.skipped,
+                header.encrypted,
             )
         )
 
