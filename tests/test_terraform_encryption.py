@@ -305,3 +305,21 @@ def test_scan_of_an_encrypted_s3_state_names_drift_and_hides_the_passphrase(
         if f.is_file():
             data = f.read_bytes()
             assert PASSPHRASE.encode() not in data and SECRET.encode() not in data, f
+
+
+def test_declared_says_which_state_was_decrypted(tmp_path: Path) -> None:
+    (tmp_path / "enc.tfstate").write_bytes(tofu_encrypt(plain_state(), iterations=FAST))
+    cfg = tmp_path / "driftwatch.toml"
+    cfg.write_text(
+        f'[[terraform]]\nname = "enc"\nfrom = "file:enc.tfstate"\n'
+        f'encryption_passphrase_env = "{ENV}"\n'
+    )
+    run = run_cli("declared", "--config", str(cfg), env={ENV: PASSPHRASE})
+    assert run.code == 0, run.stderr
+    assert "(default) (OpenTofu encrypted, decrypted) serial 12" in run.stdout
+    assert "aws_s3_bucket" in run.stdout
+    for text in (run.stdout, run.stderr):
+        assert PASSPHRASE not in text and SECRET not in text
+    wrong = run_cli("declared", "--config", str(cfg), env={ENV: "not-the-passphrase-at-all"})
+    assert wrong.code == 1 and "could not be decrypted" in wrong.stdout + wrong.stderr
+    assert "not-the-passphrase-at-all" not in wrong.stdout + wrong.stderr
