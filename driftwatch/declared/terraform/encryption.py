@@ -10,10 +10,10 @@ The envelope, as OpenTofu ≥ 1.7 writes it (internal/encryption/base.go, state.
 additional data (method/aesgcm/aesgcm.go). Messages name the state and the key
 provider, never the passphrase, a key or any of the document.
 
-Memory: the envelope is held once (its base64 `encrypted_data` is decoded straight
-from the document's bytes, which are then let go); the ciphertext is authenticated in
-a first pass that keeps nothing, and decrypted chunk by chunk in a second as the state
-is streamed, so the plain state is never whole.
+Memory: the envelope is held once, and its base64 `encrypted_data` decoded in place
+in the same buffer, which is then cut down to the ciphertext; the ciphertext is
+authenticated in a first pass that keeps nothing, and decrypted chunk by chunk in a
+second as the state is streamed, so the plain state is never whole.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Envelope:
     serial: int | None
     lineage: str | None
     meta: dict[str, bytes]
-    data: bytes
+    data: bytes | bytearray
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def decrypt_state(chunks: Iterable[bytes], where: str, passphrase: str | None) -
     for chunk in chunks:
         document += chunk
     envelope = parse_envelope(document, where)
-    del document  # only the ciphertext is kept from here
+    del document  # now the ciphertext (envelope.data), or let go
     candidates = pbkdf2_entries(envelope.meta, where)
     if passphrase is None:
         raise StateError(
@@ -117,21 +117,43 @@ def parse_envelope(document: bytes | bytearray, where: str) -> Envelope:
     )
 
 
-def _cut_data(document: bytes | bytearray, where: str) -> tuple[bytes, dict[str, Any] | None]:
+def _cut_data(
+    document: bytes | bytearray, where: str
+) -> tuple[bytes | bytearray, dict[str, Any] | None]:
     """`encrypted_data` decoded from the document's bytes, and the envelope without it (None
-    when the value is not where Go puts it); GCM authenticates the data either way."""
+    when the value is not where Go puts it); GCM authenticates the data either way.
+
+    A bytearray document is decoded in place and cut down to the ciphertext: the state is
+    held once, not as text and again as bytes.
+    """
     m = _DATA.search(document)
     if m is None:
         return b"", None
-    view = memoryview(document)
-    try:
-        data = binascii.a2b_base64(view[m.start(1) : m.end(1)], strict_mode=True)
-    except binascii.Error:
-        raise StateError(f"{where}: encrypted_data: not valid base64") from None
-    rest = bytes(view[: m.start(1)]) + bytes(view[m.end(1) :])
-    view.release()
-    doc = _json_object(rest, where)
-    return (data, doc) if doc.get("encrypted_data") == "" else (b"", None)
+    start, end = m.span(1)
+    doc = _json_object(bytes(document[:start]) + bytes(document[end:]), where)
+    if doc.get("encrypted_data") != "":
+        return b"", None
+    if not isinstance(document, bytearray):
+        document = bytearray(document)
+    del document[_decode_in_place(document, start, end, where) :]
+    return document, doc
+
+
+def _decode_in_place(buf: bytearray, start: int, end: int, where: str) -> int:
+    """Base64 at buf[start:end] decoded to buf[0:n]; returns n. Each block's output (3/4
+    of it) lands behind the next block to read, so nothing is overwritten before use."""
+    if (end - start) % 4:
+        raise StateError(f"{where}: encrypted_data: not valid base64")
+    written, step = 0, 4 * 64 * 1024
+    with memoryview(buf) as view:
+        for i in range(start, end, step):
+            try:
+                out = binascii.a2b_base64(view[i : min(i + step, end)], strict_mode=True)
+            except binascii.Error:
+                raise StateError(f"{where}: encrypted_data: not valid base64") from None
+            view[written : written + len(out)] = out
+            written += len(out)
+    return written
 
 
 def _json_object(text: bytes | bytearray, where: str) -> dict[str, Any]:
@@ -168,7 +190,7 @@ def derive_key(passphrase: str, meta: Pbkdf2Meta) -> bytes:
     )
 
 
-def _authentic(data: bytes, key: bytes) -> bool:
+def _authentic(data: bytes | bytearray, key: bytes) -> bool:
     """Whether the key opens nonce ‖ ciphertext ‖ tag (a pass that keeps nothing)."""
     try:
         for _ in _gcm(data, key):
@@ -178,10 +200,11 @@ def _authentic(data: bytes, key: bytes) -> bool:
     return True
 
 
-def _gcm(data: bytes, key: bytes) -> Iterator[bytes]:
+def _gcm(data: bytes | bytearray, key: bytes) -> Iterator[bytes]:
     """AES-GCM decryption in chunks; InvalidTag at the end when the tag does not match."""
     view = memoryview(data)
-    nonce, body, tag = data[:NONCE_SIZE], view[NONCE_SIZE:-TAG_SIZE], data[-TAG_SIZE:]
+    nonce, tag = bytes(data[:NONCE_SIZE]), bytes(data[-TAG_SIZE:])
+    body = view[NONCE_SIZE:-TAG_SIZE]
     decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
     for i in range(0, len(body), CHUNK):
         yield decryptor.update(body[i : i + CHUNK])
