@@ -135,6 +135,17 @@ def test_an_envelope_not_written_as_go_writes_it_is_parsed_whole() -> None:
     assert kept == ["aws_s3_bucket.logs", "aws_iam_role.app"] and header.encrypted
 
 
+def test_a_state_of_many_decoding_blocks_comes_out_whole() -> None:
+    buckets = [
+        tf.resource("aws_s3_bucket", f"b{i}", tf.instance(tf.bucket(f"bucket-{i:04}")))
+        for i in range(600)
+    ]
+    plain = tf.dumps(tf.state(*buckets))
+    assert len(plain) * 4 // 3 > 3 * 262_144  # in-place base64 decoding: 262,144 a block
+    header, kept = read(tofu_encrypt(plain, iterations=FAST))
+    assert kept == [f"aws_s3_bucket.b{i}" for i in range(600)] and header.encrypted
+
+
 def test_a_plain_state_still_streams_with_a_passphrase_at_hand() -> None:
     header, kept = read(plain_state())
     assert kept == ["aws_s3_bucket.logs", "aws_iam_role.app"] and not header.encrypted
