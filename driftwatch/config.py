@@ -143,6 +143,9 @@ class TerraformConfig:
     trust_computed: bool = False
     argv: tuple[str, ...] = ()
     config: str | None = None  # `config = "git:DIR"`: the .tf root, a folder of the [git] repo
+    # OpenTofu state encryption: the pbkdf2 key provider's passphrase, read from the
+    # environment variable `encryption_passphrase_env` names (never from the file).
+    encryption_passphrase: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def origin(self) -> str:
@@ -414,6 +417,7 @@ _TERRAFORM_KEYS = {
     "account",
     "state_account",
     "trust_computed",
+    "encryption_passphrase_env",
 }
 
 
@@ -444,6 +448,7 @@ def _terraform(r: _Reader, t: Any, index: int, aws: AwsConfig) -> TerraformConfi
         workspace_key_prefix=r.string(t, key, "workspace_key_prefix", "env:", required=False),
         trust_computed=r.boolean(t, key, "trust_computed", False),
         config=_config_root(r, t, key),
+        encryption_passphrase=r.secret_env(t, key, "encryption_passphrase_env", required=False),
         key=key,
     )
 

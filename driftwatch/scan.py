@@ -505,6 +505,7 @@ def _scan(
                 hidden=hidden,
                 fence=run_as.fence if run_as else None,
                 alerts=alert_setup(cfg),
+                states=result.states,
             )
         )
     return result

@@ -275,9 +275,11 @@ def declared_report(loaded: Any, source: str | None = None) -> dict[str, Any]:
 def print_declared(report: dict[str, Any], console: Console) -> None:
     for st in report["states"]:
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(st["skipped"].items())) or "none"
+        encrypted = " (OpenTofu encrypted, decrypted)" if st.get("encrypted") else ""
         console.print(
-            f"[bold]{escape(st['state'])}[/] ({escape(st['workspace'])}) serial {st['serial']} "
-            f"lineage {escape(str(st['lineage']))}: {st['kept']} kept; skipped: {escape(skipped)}"
+            f"[bold]{escape(st['state'])}[/] ({escape(st['workspace'])}){encrypted} serial "
+            f"{st['serial']} lineage {escape(str(st['lineage']))}: {st['kept']} kept; "
+            f"skipped: {escape(skipped)}"
         )
     for res in report["resources"]:
         console.print(

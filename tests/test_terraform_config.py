@@ -238,3 +238,82 @@ def test_summaries_hold_names_lines_and_module_sources() -> None:
     )
     with pytest.raises(ConfigRootError, match=r"^bad.tf:2: not valid HCL"):
         summarize('resource "a" "b" {\n  x = = 1\n}\n', "bad.tf")
+
+
+# --- .tf.json: Terraform's JSON syntax, the same evidence ---------------------------------
+
+MAIN_TF_JSON = {
+    "provider": {
+        "aws": [
+            {
+                "region": "us-east-1",
+                "ignore_tags": {
+                    "keys": ["CreatedBy", "${var.extra_key}"],
+                    "key_prefixes": ["kubernetes.io/"],
+                },
+            }
+        ]
+    },
+    "resource": {
+        "aws_security_group": {
+            "web": {
+                "//": "count and a dynamic block, as in main.tf",
+                "count": 2,
+                "name": "web-${count.index}",
+                "vpc_id": "${var.vpc_id}",
+                "dynamic": {"ingress": {"for_each": "${var.ports}", "content": {}}},
+            }
+        },
+        "aws_iam_role": [{"app": {"name": "app", "assume_role_policy": "${local.trust}"}}],
+    },
+    "module": {
+        "data": {"source": "./modules/bucket", "for_each": '${toset(["eu"])}'},
+        "remote": {"source": "terraform-aws-modules/s3-bucket/aws"},
+    },
+}
+BUCKET_TF_JSON = {"resource": {"aws_s3_bucket": {"this": {"bucket": "${var.name}", "policy": "x"}}}}
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_tf_json_files_are_evidence_like_tf_files(tmp_path: Path) -> None:
+    main, bucket_json = json.dumps(MAIN_TF_JSON, indent=2), json.dumps(BUCKET_TF_JSON, indent=1)
+    cfg, ctx = setup(
+        tmp_path,
+        {
+            "infra/app/main.tf": "",  # the same root, written in JSON syntax
+            "infra/app/main.tf.json": main,
+            "infra/app/modules/bucket/main.tf": "",
+            "infra/app/modules/bucket/main.tf.json": bucket_json,
+        },
+    )
+    got = load_terraform(cfg, ctx, KEY)
+    assert not got.failures
+    res = by_address(got)
+    sg = res["aws_security_group.web[0]"]
+    web = line_of(main, '"web": {')
+    assert sg.notes["ingress"] == f"configured at infra/app/main.tf.json:{web}"
+    assert sg.spec["ingress"][0]["from_port"] == 443
+    assert sg.notes["egress"].startswith("skipped: Optional+Computed, not set in")
+    assert (sg.declared_by["file"], sg.declared_by["line"]) == ("infra/app/main.tf.json", web)
+    assert res["aws_iam_role.app"].declared_by["line"] == line_of(main, '"app": {')
+    data = res['module.data["eu"].aws_s3_bucket.this']
+    assert data.declared_by["file"] == "infra/app/modules/bucket/main.tf.json"
+    assert json.loads(data.spec["policy"])["Statement"][0]["Action"] == ["s3:GetObject"]
+    assert data.spec["tags"] == {"team": "x"}  # CreatedBy and kubernetes.io/… ignored
+    remote = res["module.remote.aws_s3_bucket.this[0]"]
+    assert remote.declared_by["file"] is None and "policy" not in remote.spec
+
+
+def test_an_invalid_tf_json_file_is_named_with_its_line(tmp_path: Path) -> None:
+    # Empty: the blob id of an empty .tf too; each is parsed by its own syntax.
+    cfg, ctx = setup(tmp_path, {"infra/app/empty.tf": "", "infra/app/empty.tf.json": ""})
+    [failure] = load_terraform(cfg, ctx, KEY).failures
+    assert "infra/app/empty.tf.json:1: not valid JSON" in failure.error
+    bad = '{\n  "resource": {\n    "aws_s3_bucket": {"x": {,}}\n  }\n}\n'
+    with pytest.raises(ConfigRootError, match=r"^bad.tf.json:3: not valid JSON"):
+        hcl.summarize_json(bad, "bad.tf.json")
+    with pytest.raises(ConfigRootError, match="not an object"):
+        hcl.summarize_json("[]", "list.tf.json")

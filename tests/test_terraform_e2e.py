@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -148,6 +149,16 @@ def test_drift_named_by_state_and_address(aws: Aws, tmp_path: Path) -> None:
     states = {s["workspace"]: s for s in run.doc["scan"]["states"]}
     assert states["staging"]["state"] == "s3://tfstate/env:/staging/app/terraform.tfstate"
     assert states["default"]["serial"] == 7 and states["default"]["lineage"]
+    with sqlite3.connect(tmp_path / "state" / "driftwatch.db") as db:  # the scan's own rows
+        rows = db.execute(
+            "SELECT workspace, serial, lineage, version, resources FROM terraform_states "
+            "WHERE scan_id = ? ORDER BY workspace",
+            [run.doc["scan"]["id"]],
+        ).fetchall()
+    assert rows == [
+        (w, states[w]["serial"], states[w]["lineage"], 4, states[w]["kept"])
+        for w in ("default", "staging")
+    ]
     # Read-only: the bucket holds exactly what it held, the lock untouched.
     s3 = aws.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tfstate")["Contents"]]

@@ -197,7 +197,9 @@ def list_folders(cache: Path, commit: str, path: str) -> list[str]:
     return sorted(t.name for t in tree.trees) if isinstance(tree, git.Tree) else []
 
 
-def list_files(cache: Path, commit: str, path: str, suffix: str) -> list[tuple[str, str]] | None:
+def list_files(
+    cache: Path, commit: str, path: str, suffix: str | tuple[str, ...]
+) -> list[tuple[str, str]] | None:
     """(name, blob digest) of the files named *suffix directly under `path` (None: no folder)."""
     try:
         tree = git.Repo(cache).commit(commit).tree

@@ -442,3 +442,27 @@ def m014_sessions(db: Database) -> None:
     # A login attempt is written before its password check (pending), settled as a
     # failure or deleted on success: parallel guesses cannot outrun the throttle.
     db.table("login_failures").add_column("pending", int)
+
+
+@migrations()
+def m015_terraform_states(db: Database) -> None:
+    """Each Terraform/OpenTofu state a scan read: which snapshot (serial, lineage, format
+    version), whether it was encrypted, written in the scan's transaction (until now only
+    in the scan's JSON)."""
+    db.table("terraform_states").create(
+        {
+            "scan_id": int,
+            "source": str,
+            "workspace": str,
+            "state": str,
+            "serial": int,
+            "lineage": str,
+            "version": int,
+            "terraform_version": str,
+            "resources": int,
+            "encrypted": int,
+        },
+        pk=("scan_id", "source", "workspace"),
+        not_null={"scan_id", "source", "workspace", "state"},
+        foreign_keys=[("scan_id", "scans", "id")],
+    )

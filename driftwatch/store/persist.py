@@ -63,6 +63,7 @@ class ScanWrite:
     hidden: Sequence[Hidden] = ()  # what the rules hid
     fence: lease.Fence | None = None  # a scheduled scan: the leader's lease, checked here
     alerts: AlertSetup | None = None  # channels to enqueue this scan's digests for
+    states: Sequence[dict[str, Any]] = ()  # Terraform states read (StateInfo.to_dict())
 
 
 def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
@@ -71,6 +72,7 @@ def persist_scan(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     expire_snoozes(conn, w.finished_at, w.scan_id)
     _write_errors(conn, w)
     _write_ignored(conn, w)
+    _write_states(conn, w)
     _write_resources(conn, w)
     plan = _write_lifecycle(conn, w)
     if w.alerts is not None:
@@ -188,6 +190,18 @@ def _write_ignored(conn: sqlite3.Connection, w: ScanWrite) -> None:
             for h in w.hidden
         ),
     )
+
+
+def _write_states(conn: sqlite3.Connection, w: ScanWrite) -> None:
+    conn.executemany(
+        "INSERT INTO terraform_states (scan_id, source, workspace, state, serial, lineage, "
+        "version, terraform_version, resources, encrypted) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            (w.scan_id, s["source"], s["workspace"], s["state"], s["serial"], s["lineage"],
+             s["version"], s["terraform_version"], s["kept"], int(s.get("encrypted", False)))
+            for s in w.states
+        ),
+    )  # fmt: skip
 
 
 def _scope(e: ScopeError) -> tuple[str, str, str]:

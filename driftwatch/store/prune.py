@@ -50,6 +50,7 @@ _RULES = (
     ("scope_errors", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
     ("ignore_rules", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
     ("ignore_hits", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
+    ("terraform_states", f"scan_id IN (SELECT id FROM scans WHERE {_OLD_SCAN})"),
     ("scans", _OLD_SCAN),
 )
 
@@ -67,6 +68,7 @@ class PruneCounts:
     scope_errors: int = 0
     ignore_rules: int = 0
     ignore_hits: int = 0
+    terraform_states: int = 0
     scans: int = 0
 
     def __str__(self) -> str:

@@ -366,6 +366,19 @@ def scope_errors(conn: sqlite3.Connection, scan_id: int) -> list[dict[str, Any]]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+def terraform_states(conn: sqlite3.Connection, scan_id: int) -> list[dict[str, Any]]:
+    """The Terraform/OpenTofu states a scan read: which snapshot of each, and how many
+    resources it declared."""
+    cur = conn.execute(
+        "SELECT source, workspace, state, serial, lineage, version, terraform_version, "
+        "resources, encrypted FROM terraform_states WHERE scan_id = ? ORDER BY source, workspace",
+        [scan_id],
+    )
+    cols = [c[0] for c in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return [{**r, "encrypted": bool(r["encrypted"])} for r in rows]
+
+
 # --- resources ---------------------------------------------------------------------------
 
 

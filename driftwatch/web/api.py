@@ -187,7 +187,7 @@ def scans() -> ResponseReturnValue:
 @requires(VIEWER)
 def scan(scan_id: int) -> ResponseReturnValue:
     row, errors = scan_pages.load(scan_id)
-    return jsonify(scan_pages.scan_doc(row, errors))
+    return jsonify(scan_pages.scan_doc(row, errors, scan_pages.states(scan_id)))
 
 
 @bp.route("/scans", methods=["POST"])

@@ -34,13 +34,19 @@ _FIELDS = (
 )
 
 
-def scan_doc(row: dict[str, Any], errors: list[dict[str, Any]] | None) -> dict[str, Any]:
+def scan_doc(
+    row: dict[str, Any],
+    errors: list[dict[str, Any]] | None,
+    states: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     doc = {k: row.get(k) for k in _FIELDS}
     doc["commit"] = doc.pop("commit_sha")
     if errors is not None:
         doc["errors"] = [{**e, "internal": bool(e["internal"])} for e in errors]
     elif "errors" in row:
         doc["error_count"] = row["errors"]
+    if states is not None:
+        doc["terraform_states"] = states
     return doc
 
 
@@ -49,6 +55,11 @@ def load(scan_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if row is None:
         abort(404, f"No scan {scan_id}.")
     return row, read.scope_errors(store().conn, scan_id)
+
+
+def states(scan_id: int) -> list[dict[str, Any]]:
+    """The Terraform states the scan read (serial, lineage, format version of each)."""
+    return read.terraform_states(store().conn, scan_id)
 
 
 # --- scan now ----------------------------------------------------------------------------
@@ -144,4 +155,4 @@ def request_detail(request_id: int) -> str:
 @requires(VIEWER)
 def detail(scan_id: int) -> str:
     row, errors = load(scan_id)
-    return render_template("scan.html", scan=row, errors=errors)
+    return render_template("scan.html", scan=row, errors=errors, states=states(scan_id))

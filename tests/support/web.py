@@ -71,6 +71,7 @@ def persist(
     status: str = "ok",
     commit: str = "c0ffee" * 6 + "abcd",
     alerts: AlertSetup | None = None,
+    states: list[dict[str, Any]] | None = None,
 ) -> int:
     scan_id = store.start_scan(at)
     scopes = frozenset(Scope("default", r, t) for r in ("us-east-1", "eu-west-1") for t in (S3, SG))
@@ -93,6 +94,7 @@ def persist(
             api_calls=12,
             duration_s=1.5,
             alerts=alerts,
+            states=states or (),
         )
     )
     return scan_id

@@ -8,14 +8,18 @@ state, so nothing is evaluated: `count` and `for_each` instances map to their bl
 dropping the instance keys of an address. Local modules (`source = "./…"`) are followed;
 others (registry, Git) are not, and their resources have no evidence.
 
-Each `.tf` file is parsed (python-hcl2's Lark grammar) once per blob digest: the summary
+`.tf.json` files (Terraform's JSON syntax) give the same summary. Each file is parsed
+(python-hcl2's Lark grammar, or a line-tracking JSON decoder) once per blob digest: the summary
 (names, lines and `ignore_tags` keys, never argument values) is cached in a 0600 JSON
 file in the data directory.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import json.decoder
+import json.scanner
 import posixpath
 import re
 from collections.abc import Callable
@@ -30,6 +34,8 @@ from lark.exceptions import LarkError, UnexpectedInput
 from driftwatch.errors import DriftwatchError
 from driftwatch.filemodes import make_private_dirs, write_private
 
+SUFFIXES = (".tf", ".tf.json")  # the files of a root: native and JSON syntax
+JSON_SUFFIX = ".tf.json"
 LOCAL = ("./", "../")  # a local module's source; others (registry, Git, …) are not followed
 MAX_MODULE_DEPTH = 16  # local modules nest a few deep; far deeper is a cycle or hostile
 _INDEX = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|-?\d+)\]')
@@ -97,6 +103,92 @@ def summarize(text: str, path: str) -> dict[str, Any]:
                     out["ignore_keys"] += _literals(_attribute(inner, "keys"))
                     out["ignore_prefixes"] += _literals(_attribute(inner, "key_prefixes"))
     return out
+
+
+# --- one .tf.json file (Terraform's JSON configuration syntax) -------------------------
+
+
+class _Obj(dict[str, Any]):
+    """A JSON object that knows the line its `{` is on."""
+
+    line = 0
+
+
+def summarize_json(text: str, path: str) -> dict[str, Any]:
+    """A `.tf.json` file → the same summary as `summarize` (JSON syntax: a block type maps
+    labels to bodies, each level an object or an array of objects; `"//"` is a comment)."""
+    try:
+        doc = _positioned_decoder(text).decode(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigRootError(f"{path}:{exc.lineno}: not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise ConfigRootError(f"{path}:1: not a Terraform JSON configuration (not an object)")
+    out: dict[str, Any] = {"resources": [], "modules": [], "ignore_keys": [], "ignore_prefixes": []}
+    for rtype, by_name in _labelled(doc.get("resource")):
+        for rname, body in _blocks_of(by_name):
+            out["resources"].append([rtype, rname, body.line, _json_args(body)])
+    for mname, body in _blocks_of(doc.get("module")):
+        source = _json_literal(body.get("source"))
+        if source and source.startswith(LOCAL):
+            out["modules"].append([mname, source, body.line])
+    for pname, body in _blocks_of(doc.get("provider")):
+        if pname != "aws":
+            continue
+        for inner in _bodies(body.get("ignore_tags")):
+            out["ignore_keys"] += _json_literals(inner.get("keys"))
+            out["ignore_prefixes"] += _json_literals(inner.get("key_prefixes"))
+    return out
+
+
+def _positioned_decoder(text: str) -> json.JSONDecoder:
+    """The pure-Python JSON scanner with every object marked with its line."""
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    decoder = json.JSONDecoder(object_pairs_hook=_Obj)
+
+    def parse(s_and_end: tuple[str, int], *rest: Any) -> tuple[Any, int]:
+        obj, end = json.decoder.JSONObject(s_and_end, *rest)  # type: ignore[attr-defined]
+        obj.line = bisect.bisect_left(newlines, s_and_end[1]) + 1
+        return obj, end
+
+    # py_make_scanner calls the decoder's parse_object for every `{`; the C scanner does not.
+    decoder.parse_object = parse  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder
+
+
+def _bodies(value: Any) -> list[_Obj]:
+    """A block body, or an array of them."""
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if isinstance(v, _Obj)]
+
+
+def _labelled(value: Any) -> list[tuple[str, Any]]:
+    """(label, what is under it) of an object (or array of objects) keyed by a label."""
+    return [(k, v) for body in _bodies(value) for k, v in body.items() if k != "//"]
+
+
+def _blocks_of(value: Any) -> list[tuple[str, _Obj]]:
+    """(last label, body) of every block under a label level."""
+    return [(label, body) for label, under in _labelled(value) for body in _bodies(under)]
+
+
+def _json_args(body: _Obj) -> list[str]:
+    """Names a resource body writes; `"dynamic": {"ingress": …}` writes `ingress`."""
+    names = [k for k in body if k not in ("//", "dynamic")]
+    names += [k for k, _ in _labelled(body.get("dynamic"))]
+    return sorted(set(names))
+
+
+def _json_literal(value: Any) -> str | None:
+    """A string with no template sequence (`${…}`, `%{…}`); None for anything else."""
+    if not isinstance(value, str) or "${" in value or "%{" in value:
+        return None
+    return value
+
+
+def _json_literals(value: Any) -> list[str]:
+    found = (_json_literal(v) for v in value) if isinstance(value, list) else ()
+    return [s for s in found if s is not None]
 
 
 def _body(tree: Tree) -> Tree:
@@ -239,7 +331,7 @@ class SummaryCache:
             pass  # a cache that cannot be written only costs time on the next scan
 
 
-# (name, digest) of the .tf files directly in a folder; a file's bytes by path.
+# (name, digest) of the .tf and .tf.json files directly in a folder; a file's bytes by path.
 Listing = Callable[[str], list[tuple[str, str]] | None]
 Reader = Callable[[str], bytes]
 
@@ -270,7 +362,10 @@ def _module(
         raise ConfigRootError(f"{folder or '.'}: no such folder in the repository")
     for name, digest in files:
         path = posixpath.join(folder, name) if folder else name
-        summary = cache.get(digest, _parser(path, read))
+        # A .tf and a .tf.json of the same bytes (an empty file) have one digest.
+        summary = cache.get(
+            f"json:{digest}" if name.endswith(JSON_SUFFIX) else digest, _parser(path, read)
+        )
         for rtype, rname, line, args in summary["resources"]:
             address = f"{prefix}{rtype}.{rname}"
             seen = evidence.blocks.get(address)
@@ -304,7 +399,8 @@ def _module(
 
 
 def _parser(path: str, read: Reader) -> Callable[[], dict[str, Any]]:
-    return lambda: summarize(_text(read(path), path), path)
+    parse = summarize_json if path.endswith(JSON_SUFFIX) else summarize
+    return lambda: parse(_text(read(path), path), path)
 
 
 def _text(data: bytes, path: str) -> str:

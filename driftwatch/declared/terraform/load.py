@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +20,9 @@ import driftwatch.declared.terraform.sources  # noqa: F401  (registers the state
 from driftwatch.config import Config, TerraformConfig
 from driftwatch.declared.git import list_files, read_blob
 from driftwatch.declared.manifests import duplicates
+from driftwatch.declared.terraform.encryption import decrypt_state
 from driftwatch.declared.terraform.hcl import (
+    SUFFIXES,
     Block,
     ConfigRootError,
     Evidence,
@@ -38,7 +40,7 @@ from driftwatch.declared.terraform.mapping import (
     wanted,
 )
 from driftwatch.declared.terraform.sources import Location, ReadContext, SourceError
-from driftwatch.declared.terraform.state import Instance, StateError, read_state
+from driftwatch.declared.terraform.state import Instance, Plain, StateError, read_state
 from driftwatch.errors import DriftwatchError, ManifestError
 from driftwatch.models import GLOBAL_REGION, DeclaredResource
 from driftwatch.paths import join_path
@@ -62,6 +64,7 @@ class StateInfo:
     terraform_version: str | None
     kept: int
     skipped: dict[str, int]
+    encrypted: bool = False  # an OpenTofu encrypted state, decrypted here
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -169,7 +172,9 @@ def _evidence(src: TerraformConfig, ctx: ReadContext, cache: SummaryCache) -> Ev
         return data
 
     try:
-        return load_root(src.config, lambda d: list_files(git_cache, commit, d, ".tf"), read, cache)
+        return load_root(
+            src.config, lambda d: list_files(git_cache, commit, d, SUFFIXES), read, cache
+        )
     except ConfigRootError as exc:
         raise ConfigRootError(f"config git:{src.config} at commit {commit[:12]}: {exc}") from None
 
@@ -186,6 +191,11 @@ class _Read:
     evidence: Evidence | None
     memo: dict[str, str]
 
+    def decrypt(self, loc: Location) -> Callable[[Iterable[bytes]], Plain]:
+        """Decrypts the location's state if OpenTofu encrypted it (errors without a passphrase)."""
+        passphrase = self.src.encryption_passphrase
+        return lambda chunks: decrypt_state(chunks, loc.url, passphrase)
+
     def state(
         self, loc: Location, out: TerraformDeclared, children: list[Child], problems: list[str]
     ) -> None:
@@ -195,7 +205,11 @@ class _Read:
         found: list[str] = []
         projector = _Projector(self, loc, got, kids, found)
         header, counts = read_state(
-            self.reader.open(self.src, self.ctx, loc), loc.url, wanted, projector.keep
+            self.reader.open(self.src, self.ctx, loc),
+            loc.url,
+            wanted,
+            projector.keep,
+            self.decrypt(loc),
         )
         for res in got:
             assert res.declared_by is not None
@@ -214,6 +228,7 @@ class _Read:
                 header.terraform_version,
                 counts.kept,
                 counts.skipped,
+                header.encrypted,
             )
         )
 
@@ -340,12 +355,13 @@ class _Projector:
         except Skip:
             return  # e.g. an egress aws_security_group_rule seen by the ingress split
         parent_id = split.parent_id(inst.attributes)
-        if not parent_id:
+        if not parent_id and not (split.fan_out and parent_id == []):
             raise _Invalid(f"names no {split.parent}")
         is_global = collectors.get(split.parent).is_global
         region, known = self._placed(inst, is_global)
-        key = (self.src.account, region, split.parent, str(parent_id))
-        self.kids.append(Child(split, key, value, where, known))
+        for pid in parent_id if split.fan_out else (parent_id,):
+            key = (self.src.account, region, split.parent, str(pid))
+            self.kids.append(Child(split, key, value, where, known))
 
     def _region(self, inst: Instance, is_global: bool) -> str:
         """The instance's `region` (provider >= 6), else its ARN's, else the source's."""

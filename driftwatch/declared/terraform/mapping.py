@@ -49,7 +49,11 @@ class TypeMap:
 
 @dataclass(frozen=True)
 class Split:
-    """A split resource: it sets `attr` of the parent it names (merged by `merge`)."""
+    """A split resource: it sets `attr` of the parent it names (merged by `merge`).
+
+    With `fan_out`, `parent_id` reads a list: the child sets `attr` of each parent named
+    (aws_iam_group_membership: one group, the users it holds).
+    """
 
     type: str
     parent: str
@@ -58,6 +62,7 @@ class Split:
     value: Reader
     merge: str
     keys: tuple[str, ...]
+    fan_out: bool = False
 
 
 def key(name: str) -> Reader:
@@ -67,6 +72,18 @@ def key(name: str) -> Reader:
 def text(name: str) -> Reader:
     """A string where Terraform records "" for unset: "" → None."""
     return lambda a: a.get(name) or None
+
+
+def _listed(name: str) -> Reader:
+    """A list of strings (None when it is not one: the child then names no parent)."""
+
+    def read(a: Attrs) -> list[str] | None:
+        items = a.get(name)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            return None
+        return items
+
+    return read
 
 
 def _first(a: Attrs, block: str) -> Attrs | None:
@@ -533,6 +550,18 @@ _split(
         lambda a: list(a.get("groups") or ()),
         SET,
         ("groups",),
+    ),
+    # Exclusive for its group (Terraform removes other members), so every user it names
+    # is declared in the group; the user's groups are the union of both membership types.
+    Split(
+        "aws_iam_group_membership",
+        "aws_iam_user",
+        _listed("users"),
+        "groups",
+        lambda a: [a["group"]] if a.get("group") else [],
+        SET,
+        ("group", "users"),
+        fan_out=True,
     ),
     Split(
         "aws_sqs_queue_policy",

@@ -66,20 +66,40 @@ class Counts:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
+@dataclass(frozen=True)
+class Plain:
+    """A decrypted state, in chunks, and the serial and lineage its envelope said in the clear."""
+
+    chunks: Iterable[bytes]
+    serial: int | None
+    lineage: str | None
+
+
+Decrypt = Callable[[Iterable[bytes]], Plain]  # an encrypted state's chunks → the plain state
+
+
 def read_state(
     chunks: Iterable[bytes],
     where: str,
     wanted: Callable[[str], bool],
     keep: Callable[[Instance], None],
+    decrypt: Decrypt | None = None,
 ) -> tuple[Header, Counts]:
-    """Parse a state from byte chunks; call `keep` with every wanted managed AWS instance."""
+    """Parse a state from byte chunks; call `keep` with every wanted managed AWS instance.
+
+    An OpenTofu encrypted state is a StateError, unless `decrypt` is given: it gets the
+    document's chunks (the ones read so far, then the rest) and gives the plain state's.
+    """
     counts = Counts()
-    stream = _Stream(iter(chunks), where)
+    stream = _Stream(iter(chunks), where, decrypt is not None)
     try:
         # ijson's file interface: its C backend runs the whole pipeline, twice as fast as
         # feeding items_coro chunk by chunk.
         for resource in ijson.items(stream, "resources.item", use_float=True, buf_size=CHUNK):
             _resource(resource, where, wanted, keep, counts)
+    except _Encrypted as enc:
+        assert decrypt is not None
+        return _decrypted(decrypt(enc.chunks), where, wanted, keep)
     except ijson.JSONError:
         raise StateError(
             f"{where}: not a complete JSON document (truncated or not a state)"
@@ -89,15 +109,48 @@ def read_state(
     return stream.header, counts
 
 
-class _Stream:
-    """The chunks as a file for ijson; the header parser sees them until the body starts."""
+def _decrypted(
+    plain: Plain,
+    where: str,
+    wanted: Callable[[str], bool],
+    keep: Callable[[Instance], None],
+) -> tuple[Header, Counts]:
+    """Stream the decrypted state; its serial and lineage must be the envelope's (as
+    OpenTofu checks: the passthrough fields are not authenticated)."""
+    header, counts = read_state(plain.chunks, where, wanted, keep)
+    for name in ("serial", "lineage"):
+        outer = getattr(plain, name)
+        if outer is not None and outer != getattr(header, name):
+            raise StateError(
+                f"{where}: the encrypted state's {name} does not match the {name} inside it"
+            )
+    header.encrypted = True
+    return header, counts
 
-    def __init__(self, chunks: Iterator[bytes], where: str) -> None:
+
+class _Encrypted(Exception):
+    """An encrypted state met while a decryptor is at hand: the document's chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__("encrypted state")
+        self.chunks = chunks
+
+
+class _Stream:
+    """The chunks as a file for ijson; the header parser sees them until the body starts.
+
+    With `keep_head`, the chunks the header parser saw are kept until the body starts, so
+    an encrypted state can be handed over whole (its envelope has no body).
+    """
+
+    def __init__(self, chunks: Iterator[bytes], where: str, keep_head: bool = False) -> None:
         self.chunks, self.where = chunks, where
         self.header = Header()
         self.events = ijson.sendable_list()
         self.head = ijson.parse_coro(self.events)
         self.buf = memoryview(b"")
+        self.keep_head = keep_head
+        self.seen: list[bytes] = []
 
     def read(self, size: int = -1) -> bytes:
         if not self.buf:
@@ -108,12 +161,27 @@ class _Stream:
             out, self.buf = self.buf[:size], self.buf[size:]
         return bytes(out)
 
+    def _again(self) -> Iterator[bytes]:
+        """Every chunk from the first: the ones seen (let go as they are taken), the rest."""
+        while self.seen:
+            yield self.seen.pop(0)
+        yield from self.chunks
+
     def _next(self) -> bytes:
         chunk = next(self.chunks, b"")
         if chunk and not self.header.done:
+            if self.keep_head:
+                self.seen.append(chunk)
             self.head.send(chunk)
-            _header(self.events, self.header, self.where)
+            try:
+                _header(self.events, self.header, self.where)
+            except StateError:
+                if not (self.keep_head and self.header.encrypted):
+                    raise
+                raise _Encrypted(self._again()) from None
             self.events.clear()
+            if self.header.done:
+                self.seen.clear()
         return chunk
 
 
@@ -133,8 +201,9 @@ def _header(events: list[tuple[str, str, Any]], header: Header, where: str) -> N
 def _check_header(header: Header, where: str) -> None:
     if header.encrypted:
         raise StateError(
-            f"{where}: the state is encrypted (OpenTofu state encryption); driftwatch cannot "
-            "decrypt it yet: read it with `cmd:tofu state pull` instead"
+            f"{where}: the state is encrypted (OpenTofu state encryption); set "
+            'encryption_passphrase_env = "NAME" on its [[terraform]] source (pbkdf2 key '
+            "provider, aes_gcm), or read it with `cmd:tofu state pull`"
         )
     if header.version is None:
         raise StateError(
