@@ -28,7 +28,9 @@ from scan_bench import _machine, _revision, _workdir
 from support.faultproxy import Call, Fault, FaultProxy, RateLimit
 
 from driftwatch.config import load_config
+from driftwatch.registry import collectors
 from driftwatch.scan import ScanResult, run_scan
+from driftwatch.store import Store
 
 READ_TIMEOUT = 1.0  # seconds; the `slow` storm answers after SLOW_DELAY
 SLOW_DELAY = 1.5
@@ -92,6 +94,22 @@ STORMS = (
 )
 
 
+# The matrix: each of these alone on one service at a time, all calls of that service.
+MATRIX = (
+    Fault("throttle", code="ThrottlingException"),
+    Fault("throttle", code="SlowDown"),
+    Fault("throttle", code="RequestLimitExceeded"),
+    Fault("error", status=500),
+    Fault("error", status=503),
+    Fault("deny"),
+    Fault("html500"),
+    Fault("drop"),
+    Fault("reset"),
+    Fault("truncate"),
+    Fault("slow", delay=SLOW_DELAY),
+)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,6 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=3, help="rounds; each storm's median is shown")
     p.add_argument("--concurrency", type=int, default=8, help="aws.max_concurrency")
     p.add_argument("--storms", default=",".join(s.name for s in STORMS[1:]), help="comma list")
+    p.add_argument("--matrix", action="store_true", help="every fault kind on every service")
     p.add_argument("--workdir", type=Path, help="keep the repo, configs and logs here")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return p.parse_args(argv)
@@ -162,6 +181,54 @@ def measure(cfg_path: Path, proxy: FaultProxy, storm: Storm, clean: Signature | 
     return Measured(seconds, same and not result.errors, len(result.errors), len(calls), faults)
 
 
+def records(store: Store) -> dict[str, tuple[str, str]]:
+    """Every drift record: fingerprint → (status, kind)."""
+    return {d["fingerprint"]: (d["status"], d["kind"]) for d in store.drifts()}
+
+
+def run_matrix(cfg_path: Path, proxy: FaultProxy, work: Path) -> dict[str, Any]:
+    """Each MATRIX fault alone on each service: that service's types must be not checked,
+    the others checked, and no drift record opened, changed or resolved."""
+    store = Store(work / "matrix.db")
+    cfg = load_config(cfg_path)
+    proxy.faults.clear()
+    proxy.limits.clear()
+    first = run_scan(cfg, store)
+    if first.errors:
+        raise SystemExit(f"the clean scan had errors: {first.errors[:3]}")
+    before, events = records(store), len(store.events())
+    services = sorted({collectors.get(t).service for t in TYPES})
+    trials, wrong, opened, resolved = 0, [], 0, 0
+    for service in services:
+        types = {t for t in TYPES if collectors.get(t).service == service}
+        declared = sum(1 for f in first.findings if f.type in types and f.kind != "unmanaged")
+        for fault in MATRIX:
+            proxy.faults[:] = [Fault(**{**fault.__dict__, "service": service, "hits": 0})]
+            result = run_scan(cfg, store)
+            trials += 1
+            after = records(store)
+            opened += sum(1 for fp in after.keys() - before.keys())
+            resolved += sum(1 for fp, v in after.items() if fp in before and v != before[fp])
+            unchecked = [f for f in result.findings if f.kind == "not_checked"]
+            ok = (
+                after == before
+                and len(store.events()) == events
+                and {f.type for f in unchecked} == types
+                and len(unchecked) == declared
+                and {e.scope.type for e in result.errors} == types
+            )
+            label = f"{service} {fault.kind} {fault.code or fault.status or ''}".strip()
+            print(
+                f"matrix {label}: {'ok' if ok else 'WRONG'} ({len(unchecked)} not checked)",
+                flush=True,
+            )
+            if not ok:
+                wrong.append(label)
+    proxy.faults.clear()
+    store.close()
+    return {"trials": trials, "wrong": wrong, "opened": opened, "changed_or_resolved": resolved}
+
+
 def convergence(calls: list[Call], service: str, rate: float) -> dict[str, float]:
     """For the busiest service under a rate limit: accepted calls a second and the throttled
     share, over the second half of its calls (after the limiter has had time to settle)."""
@@ -198,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         proxy = FaultProxy(server.url).start()
         try:
             cfg = write_config(work, proxy.url, args.concurrency)
+            if args.matrix:
+                figures = run_matrix(cfg, proxy, work)
+                print(f"\nmatrix: {declared} declared, {figures}")
+                if args.json:
+                    args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+                return 0 if not figures["wrong"] else 1
             clean = signature(run_scan(load_config(cfg), None))  # warm-up, and the reference
             runs: dict[str, list[Measured]] = {name: [] for name in chosen}
             rate_calls: list[Call] = []

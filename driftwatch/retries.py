@@ -6,11 +6,11 @@ throttling does not depend on the rate (an overloaded front end answering 503
 SlowDown at random, say 30% of calls), every rate still draws errors: the rate is cut
 again and again, sinks to the token bucket's floor of 0.5 calls a second, and a
 300-resource scan takes minutes instead of seconds. Here a cut is a trial: if the
-calls answered without throttling per second hold up at the lower rate, the cut was
-free (a real rate limit) and stays; if they fell with it, slowing down only cost
-throughput, so the rate goes back and that throttled share is taken as background
-noise. Backoff between attempts is full-jitter exponential with a small base, since
-the limiter, not the sleep, is what brings a client under a real limit.
+share of calls answered without throttling rises at the lower rate, the cut was free
+(a real rate limit) and stays; if it does not, slowing down only cost throughput, so
+the rate goes back and that throttled share is taken as background noise. Backoff
+between attempts is full-jitter exponential with a small base, since the limiter, not
+the sleep, is what brings a client under a real limit.
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ from botocore.retries import standard
 TRANSIENT_BASE_S = 0.05  # first retry after at most this long; doubles each attempt
 THROTTLED_BASE_S = 0.1
 MAX_BACKOFF_S = 20.0
-WINDOW_S = 0.5  # the limiter decides once a window, on at least WINDOW_CALLS answers
-WINDOW_CALLS = 8
-WINDOW_MAX_S = 2.0  # ... or after this long, on whatever it has
+WINDOW_S = 0.5  # the limiter decides once a window: at least this long, and at least
+WINDOW_CALLS = 20  # this many answers (a share of 8 answers is mostly noise)
 CUT = 0.7  # a cut sends at 70% of the measured send rate
-KEPT = 0.85  # a cut is kept when goodput stays above 85% of what it was before
+GAIN = 1.15  # a cut is kept when the share answered without throttling rose by 15%
+BOUND = 0.9  # ... and only judged when it slowed the send rate below 90% of what it was
 GROW = 1.25  # calm windows raise the rate by 25%
-MARGIN = 0.1  # throttled share above the noise that counts as "over the limit"
-NOISE_DECAY = 0.9
+MARGIN = 0.15  # throttled share above the noise that counts as "over the limit"
+NOISE_DECAY = 0.95
 FLOOR = 1.0  # calls a second: the lowest rate a cut can set
+PEAK_DECAY = 0.9  # the recent peak send rate forgets 10% a window
+HIGH = 0.5  # a throttled share above this is a limit, never noise
 
 
 def backoff(attempt: int, throttled: bool, rand: Callable[[], float] = random.random) -> float:
@@ -57,44 +59,67 @@ class Window:
         return self.sent / self.seconds
 
     @property
-    def goodput(self) -> float:
-        """Attempts per second answered without throttling."""
-        return (self.sent - self.throttled) / self.seconds
-
-    @property
     def share(self) -> float:
         return self.throttled / self.sent if self.sent else 0.0
 
 
 @dataclass(frozen=True)
 class Trial:
-    """A cut under test: the rate and goodput before it."""
+    """A cut under test: the rate, the send rate and the throttled share before it."""
 
     rate: float | None
-    goodput: float
+    send_rate: float
+    share: float
 
 
 @dataclass(frozen=True)
 class RateState:
     """A client's send rate (None: unlimited), the throttled share that slowing down did not
-    cure, and the cut being tried, if any."""
+    cure, the cut being tried if any, the highest send rate seen lately, and how many
+    windows were seen."""
 
     rate: float | None = None
     noise: float = 0.0
     trial: Trial | None = None
+    peak: float = 0.0
+    windows: int = 0
 
 
 def next_rate(state: RateState, w: Window) -> RateState:
-    """The send rate after a window of answers."""
+    """The send rate after a window of answers.
+
+    Under a real limit of R calls a second, sending at S > R gets R answers through: the
+    share answered grows as 1/S when S falls. Under faults that ignore the rate, that
+    share stays where it was. Shares, unlike rates, do not depend on how busy the client
+    was. A cut starts from the highest recent send rate, not this window's: a window
+    that spanned a pause between a scan's phases would otherwise set a rate far below
+    what the client needs once it is busy again (and hold every worker thread in its
+    pacing). The first window only measures.
+    """
+    seen = replace(state, peak=max(w.send_rate, state.peak * PEAK_DECAY), windows=state.windows + 1)
     if state.trial is not None:
-        if w.goodput < KEPT * state.trial.goodput:  # slowing down cost goodput: not our rate
-            return RateState(state.trial.rate, max(w.share, state.noise))
-        state = replace(state, trial=None)  # the cut was free: a real limit; keep it
-    if w.throttled and w.share - state.noise > MARGIN:
-        cut = max(FLOOR, CUT * min(w.send_rate, state.rate or w.send_rate))
-        return RateState(cut, state.noise, Trial(state.rate, w.goodput))
+        trial = state.trial
+        if w.send_rate > BOUND * trial.send_rate:  # the cut did not slow us: nothing learnt
+            return replace(seen, rate=trial.rate, trial=None)
+        # Past half throttled, call it a limit: few answers get through, too few to judge
+        # by, and faults that ignore the rate are rarely that heavy.
+        over = trial.share > HIGH and w.share > HIGH
+        helped = over or 1 - w.share >= GAIN * (1 - trial.share)
+        if not helped:  # slowing down let no more through: not our rate
+            noise = min(HIGH, max(state.noise, w.share))
+            return replace(seen, rate=trial.rate, noise=noise, trial=None)
+        if w.share - state.noise <= MARGIN / 2:
+            # Back at the usual share: the window that set off the cut may have been a
+            # fluke (the next one regresses to the mean either way). Undo it.
+            return replace(seen, rate=trial.rate, trial=None)
+        seen = replace(seen, trial=None)  # the limit still bites: keep the cut, go on
+    if state.windows and w.throttled and w.share - state.noise > MARGIN:
+        busy = max(w.send_rate, seen.peak)
+        cut = max(FLOOR, CUT * min(busy, state.rate or busy))
+        return replace(seen, rate=cut, trial=Trial(state.rate, w.send_rate, w.share))
     grown = None if state.rate is None else state.rate * GROW
-    return RateState(grown, state.noise * NOISE_DECAY)
+    noise = max(state.noise * NOISE_DECAY, min(state.noise, w.share))  # while it lasts
+    return replace(seen, rate=grown, noise=noise)
 
 
 class RateLimiter:
@@ -105,7 +130,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.state = RateState()
         self._next_send = 0.0
-        self._window_start = clock()
+        self._window_start = 0.0
         self._sent = 0
         self._throttled = 0
 
@@ -123,13 +148,15 @@ class RateLimiter:
     def answered(self, throttled: bool) -> None:
         """Record one attempt's answer; close the window when it is due."""
         with self._lock:
+            now = self._clock()
+            if not self._sent:
+                self._window_start = now
             self._sent += 1
             self._throttled += throttled
-            now = self._clock()
             seconds = now - self._window_start
-            if (seconds >= WINDOW_S and self._sent >= WINDOW_CALLS) or seconds >= WINDOW_MAX_S:
+            if seconds >= WINDOW_S and self._sent >= WINDOW_CALLS:
                 self.state = next_rate(self.state, Window(seconds, self._sent, self._throttled))
-                self._window_start, self._sent, self._throttled = now, 0, 0
+                self._sent, self._throttled = 0, 0
 
 
 class RetryHandler:

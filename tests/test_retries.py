@@ -12,7 +12,6 @@ from driftwatch.retries import (
     THROTTLED_BASE_S,
     TRANSIENT_BASE_S,
     WINDOW_CALLS,
-    WINDOW_MAX_S,
     WINDOW_S,
     RateLimiter,
     RateState,
@@ -25,12 +24,14 @@ DEMAND = 100.0  # calls a second the client would send unpaced
 SECONDS = 0.5
 
 
-def simulate(throttle: object, windows: int = 60) -> list[tuple[float, Window]]:
-    """Feed next_rate windows of a client whose answers come from `throttle(sent)`."""
+def simulate(
+    throttle: object, windows: int = 60, demand: float = DEMAND
+) -> list[tuple[float, Window]]:
+    """Feed next_rate windows of a client whose answers come from `throttle(sent, seconds)`."""
     state, seen = RateState(), []
     for _ in range(windows):
-        send = min(DEMAND, state.rate or DEMAND)
-        seconds = min(WINDOW_MAX_S, max(WINDOW_S, WINDOW_CALLS / send))  # as RateLimiter closes
+        send = min(demand, state.rate or demand)
+        seconds = max(WINDOW_S, WINDOW_CALLS / send)  # as RateLimiter closes a window
         sent = round(send * seconds)
         w = Window(seconds, sent, throttle(sent, seconds))  # type: ignore[operator]
         seen.append((send, w))
@@ -46,7 +47,18 @@ def test_random_throttling_does_not_sink_the_rate() -> None:
     assert min(rates) >= 0.7 * 0.7 * DEMAND  # never more than two cuts in a row
 
 
-@pytest.mark.parametrize("limit", [5.0, 20.0, 60.0])
+@pytest.mark.parametrize("demand", [2.0, 5.0])
+def test_a_sparse_client_is_not_pinned_to_the_floor(demand: float) -> None:
+    """Cutting a client that sends less than its rate slows nothing: the cut is undone."""
+    rng = random.Random(2)
+    seen = simulate(
+        lambda sent, _: sum(rng.random() < 0.3 for _ in range(sent)), windows=80, demand=demand
+    )
+    rates = [send for send, _ in seen[10:]]
+    assert sum(rates) / len(rates) > 0.85 * demand, rates
+
+
+@pytest.mark.parametrize("limit", [2.0, 5.0, 20.0, 60.0])
 def test_a_real_rate_limit_is_converged_to(limit: float) -> None:
     """A token bucket of `limit` calls a second: the rate settles around it, few throttles."""
     seen = simulate(lambda sent, s: max(0, sent - round(limit * s)), windows=120)
@@ -54,7 +66,7 @@ def test_a_real_rate_limit_is_converged_to(limit: float) -> None:
     rates = [send for send, _ in late]
     assert 0.6 * limit <= sum(rates) / len(rates) <= 1.3 * limit, rates
     throttled = sum(w.throttled for _, w in late) / sum(w.sent for _, w in late)
-    assert throttled < 0.15, throttled
+    assert throttled < 0.25, throttled
 
 
 def test_a_limit_that_lifts_is_left_behind() -> None:
@@ -65,7 +77,9 @@ def test_a_limit_that_lifts_is_left_behind() -> None:
 
 
 def test_a_cut_never_goes_below_the_floor() -> None:
-    state = next_rate(RateState(), Window(1.0, 1, 1))
+    first = next_rate(RateState(), Window(1.0, 1, 1))
+    assert first.rate is None  # the first window only measures
+    state = next_rate(first, Window(1.0, 1, 1))
     assert state.rate == FLOOR and state.trial is not None
 
 
@@ -80,11 +94,12 @@ def test_limiter_paces_attempts_at_its_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(clock=lambda: now[0])
     assert limiter.wait_turn() == 0.0  # unlimited until a window says otherwise
-    for _ in range(8):
-        limiter.answered(throttled=True)
-    now[0] = 1.0
-    limiter.answered(throttled=True)  # the window closes: all throttled at 9 calls a second
+    for second in (1.0, 2.0):  # the first window only measures
+        for _ in range(WINDOW_CALLS - 1):
+            limiter.answered(throttled=True)
+        now[0] = second
+        limiter.answered(throttled=True)  # the window closes: all throttled, 20 calls in 1 s
     rate = limiter.state.rate
-    assert rate is not None and rate == pytest.approx(0.7 * 9)
+    assert rate is not None and rate == pytest.approx(0.7 * WINDOW_CALLS)
     waits = [limiter.wait_turn() for _ in range(4)]
     assert waits == pytest.approx([i / rate for i in range(4)])
