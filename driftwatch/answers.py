@@ -24,7 +24,7 @@ NO_BODY_STATUS = frozenset({204, 304})
 class UnreadableAnswer(bex.BotoCoreError):
     """A successful JSON answer whose body does not parse."""
 
-    fmt = "UnreadableAnswer: {operation} answered {length} bytes that are not JSON"
+    fmt = "{operation} answered {length} bytes that are not JSON"
 
 
 def is_cut(method: str, status: int, content_length: str | None, received: int) -> bool:

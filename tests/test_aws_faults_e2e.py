@@ -58,10 +58,10 @@ CONCENTRATED = {
     "ec2": Fault("throttle", code="RequestLimitExceeded"),
     "iam": Fault("deny"),
     "lambda": Fault("throttle", code="ThrottlingException"),
-    "dynamodb": Fault("error", status=500),
+    "dynamodb": Fault("truncate"),  # a cut JSON body once read as an empty listing
     "sqs": Fault("error", status=503),
     "sns": Fault("reset"),
-    "rds": Fault("truncate"),
+    "rds": Fault("error", status=500),
     "kms": Fault("drop"),
     "logs": Fault("slow", delay=2.5),
 }
