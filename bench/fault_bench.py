@@ -34,6 +34,7 @@ from driftwatch.store import Store
 
 READ_TIMEOUT = 1.0  # seconds; the `slow` storm answers after SLOW_DELAY
 SLOW_DELAY = 1.5
+MATRIX_ATTEMPTS = 3
 TARGET_SLOWDOWN = 3.0  # the 30% SlowDown storm, at most this many times the clean time
 Signature = frozenset[tuple[str, str, str, tuple[str, ...]]]
 
@@ -123,7 +124,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def write_config(work: Path, endpoint: str, concurrency: int) -> Path:
+def write_config(work: Path, endpoint: str, concurrency: int, attempts: int = 10) -> Path:
     """A driftwatch.toml for the fixture, with the proxy as the endpoint."""
     lines = [
         "[git]",
@@ -134,6 +135,7 @@ def write_config(work: Path, endpoint: str, concurrency: int) -> Path:
         f"endpoint_url = {json.dumps(endpoint)}",
         f"max_concurrency = {concurrency}",
         f"read_timeout = {READ_TIMEOUT}",
+        f"max_attempts = {attempts}",
         "[storage]",
         f"path = {json.dumps(str(work / 'state' / 'driftwatch.db'))}",
         "[scan]",
@@ -265,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         declared = sum(len(fixture.declared(t)) for t in TYPES)
         proxy = FaultProxy(server.url).start()
         try:
-            cfg = write_config(work, proxy.url, args.concurrency)
+            # The matrix faults every call of a service: a few attempts show the same.
+            attempts = MATRIX_ATTEMPTS if args.matrix else 10
+            cfg = write_config(work, proxy.url, args.concurrency, attempts)
             if args.matrix:
                 figures = run_matrix(cfg, proxy, work)
                 print(f"\nmatrix: {declared} declared, {figures}")

@@ -4,8 +4,8 @@ botocore reads responses with urllib3's `enforce_content_length=False`, so a bod
 short by a dropped connection reaches the parser. An XML parser then fails (a
 ResponseParserError, outside botocore's retries); the JSON parser turns a body it
 cannot read into `{"message": body}`, which a collector would read as an empty list:
-every declared resource "missing". So each client sends its requests through
-`send_whole`, which refuses a body shorter than its Content-Length as a closed
+every declared resource "missing". So each client's HTTP session is wrapped in
+`WholeSession`, which refuses a body shorter than its Content-Length as a closed
 connection (retried like one), and `refuse_unreadable_json` fails a 2xx JSON answer
 that does not parse, whatever its length.
 """
@@ -37,25 +37,23 @@ def is_cut(method: str, status: int, content_length: str | None, received: int) 
         return False
 
 
-class WholeSender:
-    """A before-send handler that sends the request as botocore would, and checks the body."""
+class WholeSession:
+    """Wraps a client's HTTP session: a body shorter than its Content-Length is refused."""
 
-    def __init__(self, http_session: Any) -> None:
-        self._http = http_session
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
 
-    def __call__(self, request: Any, **_: Any) -> Any:
-        response = self._http.send(request)
+    def send(self, request: Any) -> Any:
+        response = self._inner.send(request)
         if request.stream_output:  # read later by the caller; nothing here streams
             return response
-        headers = response.headers
-        if is_cut(
-            request.method,
-            response.status_code,
-            headers.get("content-length"),
-            len(response.content),
-        ):
+        length = response.headers.get("content-length")
+        if is_cut(request.method, response.status_code, length, len(response.content)):
             raise bex.ConnectionClosedError(endpoint_url=request.url)
         return response
+
+    def __getattr__(self, name: str) -> Any:  # close() and the rest: the wrapped session's
+        return getattr(self._inner, name)
 
 
 def refuse_unreadable_json(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
@@ -73,8 +71,11 @@ def refuse_unreadable_json(operation_model: Any, response_dict: dict[str, Any], 
 
 
 def install(client: Any) -> None:
-    """Hook both checks into a botocore client (after any pacing on before-send)."""
+    """Hook both checks into a botocore client."""
     name = client.meta.service_model.service_id.hyphenize()
-    # botocore's own send is `self.http_session.send(request)`; the session is not public.
-    client.meta.events.register(f"before-send.{name}", WholeSender(client._endpoint.http_session))
+    # botocore sends with `self.http_session.send(request)` inside the try that turns
+    # HTTP errors into retried attempts, and only when no before-send handler answered
+    # (moto's in-process mock answers there). The session is not public.
+    endpoint = client._endpoint
+    endpoint.http_session = WholeSession(endpoint.http_session)
     client.meta.events.register(f"before-parse.{name}", refuse_unreadable_json)

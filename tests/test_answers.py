@@ -36,3 +36,15 @@ def test_an_unreadable_json_answer_fails_instead_of_reading_as_empty() -> None:
     )
     refuse_unreadable_json(op, {"status_code": 400, "body": b"<html>"})  # errors: botocore's
     refuse_unreadable_json(_operation("sqs", "ListQueues"), {"status_code": 200, "body": b""})
+
+
+def test_clients_still_answer_from_moto_in_process(mock_aws_env: None) -> None:
+    """moto's in-process mock answers on before-send; the length check must not send."""
+    from driftwatch.aws import AwsSessions
+    from driftwatch.config import AccountConfig, AwsConfig
+
+    account = AccountConfig("default", ("us-east-1",))
+    cfg = AwsConfig(regions=("us-east-1",), accounts=(account,), connect_timeout=1, max_attempts=1)
+    s3 = AwsSessions(cfg).client(account, "us-east-1", "s3")
+    s3.create_bucket(Bucket="in-process")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["in-process"]
