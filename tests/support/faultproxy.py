@@ -57,6 +57,7 @@ class Fault:
     region: str | None = None
     service: str | None = None
     action: str | None = None
+    method: str | None = None  # e.g. PUT: an S3 write, not the read of the same sub-resource
     rate: float = 1.0
     code: str | None = None
     status: int | None = None
@@ -67,11 +68,14 @@ class Fault:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(KINDS)}")
 
-    def matches(self, region: str | None, service: str | None, action: str) -> bool:
+    def matches(
+        self, region: str | None, service: str | None, action: str, method: str = ""
+    ) -> bool:
         return (
             (self.region is None or self.region == region)
             and (self.service is None or self.service == service)
             and (self.action is None or self.action == action)
+            and (self.method is None or self.method == method)
         )
 
     def answer(self, service: str | None) -> tuple[str, int]:
@@ -165,7 +169,7 @@ class FaultProxy:
                 m = _SCOPE.search(self.headers.get("Authorization", ""))
                 region, service = (m.group(1), m.group(2)) if m else (None, None)
                 action = _action(self.path, body, self.headers.get("X-Amz-Target", ""))
-                fault = proxy.pick(region, service, action)
+                fault = proxy.pick(region, service, action, self.command)
                 proxy.record(region, service, action, fault.kind if fault else "ok")
                 if fault is None:
                     self._forward(body)
@@ -241,11 +245,13 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def pick(self, region: str | None, service: str | None, action: str) -> Fault | None:
+    def pick(
+        self, region: str | None, service: str | None, action: str, method: str = ""
+    ) -> Fault | None:
         """The fault that answers this call, if any: faults first, then the rate limits."""
         with self._lock:
             for f in self.faults:
-                if f.matches(region, service, action) and (
+                if f.matches(region, service, action, method) and (
                     f.rate >= 1.0 or self._random.random() < f.rate
                 ):
                     f.hits += 1
