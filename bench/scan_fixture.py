@@ -209,6 +209,7 @@ def _write_chunks(folder: Path, stem: str, entries: list[dict[str, Any]]) -> int
     folder.mkdir()
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.representer.ignore_aliases = lambda data: True  # manifests refuse anchors and aliases
     chunks = list(_chunked(entries, PER_FILE))
     for i, chunk in enumerate(chunks):
         with open(folder / f"{stem}-{i:03d}.yaml", "w", encoding="utf-8") as fh:

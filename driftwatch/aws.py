@@ -1,4 +1,4 @@
-"""botocore clients per account × region × service: assume-role, adaptive retries, call counting."""
+"""botocore clients per account × region × service: assume-role, retries, call counting."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 import botocore.exceptions as bex
 from botocore.config import Config as BotoConfig
 from botocore.credentials import DeferredRefreshableCredentials
+from botocore.parsers import ResponseParserError
 from botocore.session import Session as BotocoreSession
 from botocore.session import get_session
 
-from driftwatch import __version__
+from driftwatch import __version__, answers
 from driftwatch.config import AccountConfig, AwsConfig
+from driftwatch.retries import install as install_retries
 
 GLOBAL_API_REGION = "us-east-1"
 
@@ -71,7 +73,8 @@ class AwsSessions:
         self._account_locks: dict[str, threading.Lock] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._boto_config = BotoConfig(
-            retries={"mode": "adaptive", "max_attempts": cfg.max_attempts},
+            # driftwatch.retries replaces the standard handler: see why there.
+            retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
             max_pool_connections=cfg.max_concurrency + 2,
             connect_timeout=cfg.connect_timeout,
             read_timeout=cfg.read_timeout,
@@ -98,6 +101,8 @@ class AwsSessions:
             config=self._boto_config,
         )
         client.meta.events.register("before-call", self.counter)
+        install_retries(client, self.cfg.max_attempts)
+        answers.install(client)  # after the retries' pacing, which also hooks before-send
         return client
 
     def _slot(self, account: AccountConfig) -> _Slot:
@@ -141,6 +146,8 @@ class AwsSessions:
         return session
 
 
+# What AWS (or the way to it) can fail with, as opposed to a driftwatch bug.
+AWS_FAILURES = (bex.ClientError, bex.BotoCoreError, ResponseParserError)
 MAX_REASON = 300
 _HTML = re.compile(r"<(!doctype|html|head|body|title|h1|p|pre)\b", re.I)
 _NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
@@ -175,6 +182,9 @@ def _describe(exc: BaseException) -> str:
         return f"ReadTimeout: {exc}"
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return f"NoCredentials: {exc}; configure the standard AWS credential chain"
+    if isinstance(exc, ResponseParserError):  # the answer was unreadable: no body quoted
+        first_line = str(exc).split("\n", 1)[0].rstrip(":")
+        return f"ResponseParserError: {first_line}"
     if isinstance(exc, bex.BotoCoreError):
         return f"{type(exc).__name__}: {exc}"
     return f"CollectorError: {type(exc).__name__}: {exc}"

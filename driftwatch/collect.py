@@ -14,9 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.exceptions as bex
-
-from driftwatch.aws import GLOBAL_API_REGION, AwsSessions, describe_error
+from driftwatch.aws import AWS_FAILURES, GLOBAL_API_REGION, AwsSessions, describe_error
 from driftwatch.collectors.base import Collector, NotComparable, is_code
 from driftwatch.config import AccountConfig
 from driftwatch.models import DeclaredResource, LiveResource, ResourceKey, Scope, ScopeError
@@ -142,7 +140,7 @@ class Collection:
 
     def _failure(self, exc: BaseException, scope: Scope, what: str) -> tuple[str, bool]:
         """(reason, internal): AWS answers by their code; anything else is a driftwatch bug."""
-        if isinstance(exc, bex.ClientError | bex.BotoCoreError):
+        if isinstance(exc, AWS_FAILURES):
             return describe_error(exc), False
         log.error(
             "internal error in the %s collector (%s, %s)", scope.type, scope, what, exc_info=exc

@@ -57,7 +57,7 @@ class AwsConfig:
     accounts: tuple[AccountConfig, ...]
     endpoint_url: str | None = None
     max_concurrency: int = 8
-    max_attempts: int = 8
+    max_attempts: int = 10
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
 
@@ -850,7 +850,7 @@ def _aws(r: _Reader, t: dict[str, Any]) -> AwsConfig:
         accounts=tuple(accounts),
         endpoint_url=r.string(t, "aws", "endpoint_url", "") or None,
         max_concurrency=r.integer(t, "aws", "max_concurrency", 8, minimum=1, maximum=256),
-        max_attempts=r.integer(t, "aws", "max_attempts", 8, minimum=1, maximum=50),
+        max_attempts=r.integer(t, "aws", "max_attempts", 10, minimum=1, maximum=50),
         connect_timeout=r.number(t, "aws", "connect_timeout", 5.0),
         read_timeout=r.number(t, "aws", "read_timeout", 30.0),
     )
