@@ -255,16 +255,20 @@ def pct(values: list[float], p: float) -> float:
 
 
 def serve(
-    path: Path, workdir: Path, threads: int, workers: int
+    path: Path, workdir: Path, threads: int, workers: int, src: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
+    """`driftwatch serve` on a free port: this checkout's, or the one in `src` (a baseline
+    from another commit: `git archive REV | tar -x -C DIR`), which is run as it was."""
     cfg = workdir / "driftwatch.toml"
     cfg.write_text(f'[git]\nurl = "{workdir}"\n[storage]\npath = "{path}"\n')
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "driftwatch", "serve", "--config", str(cfg), "--port", str(port),
-         "--threads", str(threads), "--workers", str(workers)],
+         "--threads", str(threads)] + ([] if src else ["--workers", str(workers)]),
         stdout=subprocess.DEVNULL,
         stderr=(workdir / f"serve-{workers}.log").open("wb"),
+        cwd=workdir,  # not this checkout: `-m driftwatch` would import it first
+        env={**os.environ, "PYTHONPATH": str(src)} if src else None,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -360,13 +364,19 @@ def persist_10k(path: Path, prefix: str = "bench") -> float:
 
 
 def run_serve(
-    path: Path, workdir: Path, token: str, args: argparse.Namespace, workers: int
+    path: Path,
+    workdir: Path,
+    token: str,
+    args: argparse.Namespace,
+    workers: int,
+    src: Path | None = None,
 ) -> dict[str, Any]:
-    """Start `serve --workers N`, measure every target, stop it."""
-    proc, port = serve(path, workdir, args.threads, workers)
+    """Start `serve --workers N` (or the baseline's `serve`), measure every target, stop it."""
+    proc, port = serve(path, workdir, args.threads, workers, src)
     results: dict[str, Any] = {}
     try:
-        print(f"\n== serve --workers {workers}: load average before "
+        label = f"baseline serve from {src}" if src else f"serve --workers {workers}"
+        print(f"\n== {label}: load average before "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
         print(
             f"{'endpoint':36} {'p50':>7} {'p95':>7} {'p99':>7}  (ms, {args.clients} clients)"
@@ -390,8 +400,8 @@ def run_serve(
     return results
 
 
-def compare(base: dict[str, Any], new: dict[str, Any], workers: int) -> None:
-    print(f"\n== --workers {workers} against --workers 1, same run (ratio new / old)")
+def compare(base: dict[str, Any], new: dict[str, Any], title: str) -> None:
+    print(f"\n== {title}, same run (ratio new / old)")
     print(f"{'endpoint':36} {'p95 old':>8} {'p95 new':>8} {'ratio':>6} "
           f"{'CPU/req old':>12} {'new':>6} {'ratio':>6}")  # fmt: skip
     for name, old in base.items():
@@ -419,6 +429,13 @@ def main() -> None:
         help="web worker processes measured against the baseline (1: waitress)",
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the --workers 1 run")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also measure the `serve` of an older checkout (e.g. `git archive df3f89d | "
+        "tar -x -C /tmp/old`) first, as the baseline",
+    )
     ap.add_argument("--requests", type=int, default=400, help="per endpoint")
     ap.add_argument("--no-persist", action="store_true", help="skip the 10k-scan timing")
     ap.add_argument("--workdir", type=Path, default=None)
@@ -435,11 +452,16 @@ def main() -> None:
     for plan in explain(path):
         print(plan)
     results: dict[str, Any] = {}
+    new = f"workers={args.workers}"
+    if args.baseline_src:
+        results["baseline"] = run_serve(path, workdir, token, args, 1, args.baseline_src)
     if not args.no_baseline and args.workers != 1:
         results["workers=1"] = run_serve(path, workdir, token, args, 1)
-    results[f"workers={args.workers}"] = run_serve(path, workdir, token, args, args.workers)
-    if "workers=1" in results and args.workers != 1:
-        compare(results["workers=1"], results[f"workers={args.workers}"], args.workers)
+    results[new] = run_serve(path, workdir, token, args, args.workers)
+    if "workers=1" in results:
+        compare(results["workers=1"], results[new], f"--workers {args.workers} against 1")
+    if "baseline" in results:
+        compare(results["baseline"], results[new], f"--workers {args.workers} against the baseline")
     if not args.no_persist:
         took = [round(persist_10k(path, f"bench{i}"), 2) for i in range(3)]
         print(f"\npersist a scan of 10,000 new resources into this database, 3 times: {took} s")

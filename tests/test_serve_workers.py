@@ -12,9 +12,13 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.serve import Server
+from werkzeug.test import Client
+
+from driftwatch.web.workers import TrustedProxy, gunicorn_command
 
 WAIT_S = 15.0
 
@@ -160,3 +164,34 @@ def test_a_killed_serve_takes_its_workers_with_it(served: Server) -> None:
     assert not [p for p in tree if alive(p)]
     with pytest.raises(ConnectionRefusedError):
         http.client.HTTPConnection("127.0.0.1", served.port, timeout=5).connect()
+
+
+def _echo(environ: dict[str, object], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    seen = [str(environ.get(k)) for k in ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_X_FORWARDED_FOR")]
+    return [" ".join(seen).encode()]
+
+
+@pytest.mark.parametrize(
+    ("peer", "expected"),
+    [
+        ("10.0.0.5", "203.0.113.9 https"),  # the proxy: believed
+        ("10.0.0.6", "10.0.0.6 http None"),  # anyone else: the headers are dropped
+    ],
+)
+def test_trusted_proxy_is_believed_and_no_one_else(peer: str, expected: str) -> None:
+    app = TrustedProxy(_echo, "10.0.0.5")
+    answer = Client(app).get(
+        "/",
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": peer},
+    )
+    assert answer.get_data(as_text=True).startswith(expected)
+
+
+def test_gunicorn_trusts_no_forwarded_scheme_without_a_proxy() -> None:
+    cmd = gunicorn_command("::1", 8000, 2, 4, None)
+    allowed = cmd[cmd.index("--forwarded-allow-ips") + 1]
+    assert "127.0.0.1" not in allowed and "::1" not in allowed
+    assert cmd[cmd.index("--bind") + 1] == "[::1]:8000"
+    assert cmd[-1] == "driftwatch.web.workers:workers_app()"
