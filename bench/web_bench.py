@@ -7,8 +7,15 @@ Builds a database with 100,000 resources, 20,000 open drifts (300,000 drift reco
 in all, the rest resolved), 1,000,000 drift events and 500 scans, through the real
 schema (migrations), then starts `driftwatch serve` as a real process on a free
 loopback port and measures p50/p95/p99 latency of each page and API call under 20
-concurrent keep-alive clients. Targets: p95 < 100 ms for each, /metrics < 250 ms.
-Then it times one scan of 10,000 resources persisting into that database (< 2 s).
+concurrent keep-alive clients, and the server's CPU time per request (its process
+tree's, from /proc: what a request costs, whatever else loads the machine). It does
+so for `serve --workers 1` (waitress, one process) and `--workers N` back to back,
+and first for an older checkout's `serve` with --baseline-src, and prints the ratios.
+Targets: p95 < 100 ms for each, /metrics < 250 ms. Then it times one scan of 10,000
+resources persisting into that database (< 2 s).
+
+    git archive df3f89d | tar -x -C /tmp/old            # the serve before --workers
+    .venv/bin/python bench/web_bench.py --workdir /tmp/dwb --baseline-src /tmp/old
 """
 
 from __future__ import annotations
