@@ -7,8 +7,15 @@ Builds a database with 100,000 resources, 20,000 open drifts (300,000 drift reco
 in all, the rest resolved), 1,000,000 drift events and 500 scans, through the real
 schema (migrations), then starts `driftwatch serve` as a real process on a free
 loopback port and measures p50/p95/p99 latency of each page and API call under 20
-concurrent keep-alive clients. Targets: p95 < 100 ms for each, /metrics < 250 ms.
-Then it times one scan of 10,000 resources persisting into that database (< 2 s).
+concurrent keep-alive clients, and the server's CPU time per request (its process
+tree's, from /proc: what a request costs, whatever else loads the machine). It does
+so for `serve --workers 1` (waitress, one process) and `--workers N` back to back,
+and first for an older checkout's `serve` with --baseline-src, and prints the ratios.
+Targets: p95 < 100 ms for each, /metrics < 250 ms. Then it times one scan of 10,000
+resources persisting into that database (< 2 s).
+
+    git archive df3f89d | tar -x -C /tmp/old            # the serve before --workers
+    .venv/bin/python bench/web_bench.py --workdir /tmp/dwb --baseline-src /tmp/old
 """
 
 from __future__ import annotations
@@ -254,15 +261,21 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def serve(path: Path, workdir: Path, threads: int) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    path: Path, workdir: Path, threads: int, workers: int, src: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`driftwatch serve` on a free port: this checkout's, or the one in `src` (a baseline
+    from another commit: `git archive REV | tar -x -C DIR`), which is run as it was."""
     cfg = workdir / "driftwatch.toml"
     cfg.write_text(f'[git]\nurl = "{workdir}"\n[storage]\npath = "{path}"\n')
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "driftwatch", "serve", "--config", str(cfg), "--port", str(port),
-         "--threads", str(threads)],
+         "--threads", str(threads)] + ([] if src else ["--workers", str(workers)]),
         stdout=subprocess.DEVNULL,
-        stderr=(workdir / "serve.log").open("wb"),
+        stderr=(workdir / f"serve-{workers}.log").open("wb"),
+        cwd=workdir,  # not this checkout: `-m driftwatch` would import it first
+        env={**os.environ, "PYTHONPATH": str(src)} if src else None,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -274,7 +287,30 @@ def serve(path: Path, workdir: Path, threads: int) -> tuple[subprocess.Popen[byt
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("driftwatch serve did not start: " + (workdir / "serve.log").read_text())
+    log = (workdir / f"serve-{workers}.log").read_text()
+    raise SystemExit("driftwatch serve did not start: " + log)
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parent[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo.extend(c for c, pp in parent.items() if pp == p and c not in tree)
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def explain(path: Path) -> list[str]:
@@ -334,6 +370,56 @@ def persist_10k(path: Path, prefix: str = "bench") -> float:
     return took
 
 
+def run_serve(
+    path: Path,
+    workdir: Path,
+    token: str,
+    args: argparse.Namespace,
+    workers: int,
+    src: Path | None = None,
+) -> dict[str, Any]:
+    """Start `serve --workers N` (or the baseline's `serve`), measure every target, stop it."""
+    proc, port = serve(path, workdir, args.threads, workers, src)
+    results: dict[str, Any] = {}
+    try:
+        label = f"baseline serve from {src}" if src else f"serve --workers {workers}"
+        print(f"\n== {label}: load average before "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+        print(
+            f"{'endpoint':36} {'p50':>7} {'p95':>7} {'p99':>7}  (ms, {args.clients} clients)"
+            f" {'1 client p50':>13} {'CPU ms/req':>11}"
+        )
+        for name, url in targets(path):
+            measure(port, token, url, args.clients, args.clients)  # warm-up
+            cpu0 = tree_cpu_s(proc.pid)
+            lat = measure(port, token, url, args.clients, args.requests)
+            cpu = (tree_cpu_s(proc.pid) - cpu0) * 1000 / len(lat)
+            alone = statistics.median(measure(port, token, url, 1, 30))
+            row = {p: round(pct(lat, p), 1) for p in (50, 95, 99)}
+            results[name] = {**row, "1 client p50": round(alone, 1), "cpu_ms": round(cpu, 2)}
+            print(
+                f"{name:36} {row[50]:7.1f} {row[95]:7.1f} {row[99]:7.1f} {alone:13.1f} {cpu:11.2f}"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return results
+
+
+def compare(base: dict[str, Any], new: dict[str, Any], title: str) -> None:
+    print(f"\n== {title}, same run (ratio new / old)")
+    print(f"{'endpoint':36} {'p95 old':>8} {'p95 new':>8} {'ratio':>6} "
+          f"{'CPU/req old':>12} {'new':>6} {'ratio':>6}")  # fmt: skip
+    for name, old in base.items():
+        now = new[name]
+        print(
+            f"{name:36} {old[95]:8.1f} {now[95]:8.1f} {now[95] / old[95]:6.2f} "
+            f"{old['cpu_ms']:12.2f} {now['cpu_ms']:6.2f} "
+            f"{now['cpu_ms'] / max(old['cpu_ms'], 0.01):6.2f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resources", type=int, default=100_000)
@@ -342,8 +428,23 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--scans", type=int, default=500)
     ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=20, help="waitress threads")
+    ap.add_argument("--threads", type=int, default=20, help="threads per web process")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="web worker processes measured against the baseline (1: waitress)",
+    )
+    ap.add_argument("--no-baseline", action="store_true", help="skip the --workers 1 run")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also measure the `serve` of an older checkout (e.g. `git archive df3f89d | "
+        "tar -x -C /tmp/old`) first, as the baseline",
+    )
     ap.add_argument("--requests", type=int, default=400, help="per endpoint")
+    ap.add_argument("--no-persist", action="store_true", help="skip the 10k-scan timing")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
     random.seed(8)
@@ -357,28 +458,21 @@ def main() -> None:
     token = token_for(path)
     for plan in explain(path):
         print(plan)
-    proc, port = serve(path, workdir, args.threads)
     results: dict[str, Any] = {}
-    try:
-        print(f"\nload average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(
-            f"{'endpoint':36} {'p50':>7} {'p95':>7} {'p99':>7}  (ms, {args.clients} clients)"
-            f" {'1 client p50':>13}"
-        )
-        for name, url in targets(path):
-            measure(port, token, url, args.clients, args.clients)  # warm-up
-            lat = measure(port, token, url, args.clients, args.requests)
-            alone = statistics.median(measure(port, token, url, 1, 30))
-            row = {p: round(pct(lat, p), 1) for p in (50, 95, 99)}
-            results[name] = {**row, "1 client p50": round(alone, 1)}
-            print(f"{name:36} {row[50]:7.1f} {row[95]:7.1f} {row[99]:7.1f} {alone:13.1f}")
-        print(f"load average after: {os.getloadavg()[0]:.1f}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    took = [round(persist_10k(path, f"bench{i}"), 2) for i in range(3)]
-    print(f"\npersist a scan of 10,000 new resources into this database, 3 times: {took} s")
-    results["persist_10k_s"] = took
+    new = f"workers={args.workers}"
+    if args.baseline_src:
+        results["baseline"] = run_serve(path, workdir, token, args, 1, args.baseline_src)
+    if not args.no_baseline and args.workers != 1:
+        results["workers=1"] = run_serve(path, workdir, token, args, 1)
+    results[new] = run_serve(path, workdir, token, args, args.workers)
+    if "workers=1" in results:
+        compare(results["workers=1"], results[new], f"--workers {args.workers} against 1")
+    if "baseline" in results:
+        compare(results["baseline"], results[new], f"--workers {args.workers} against the baseline")
+    if not args.no_persist:
+        took = [round(persist_10k(path, f"bench{i}"), 2) for i in range(3)]
+        print(f"\npersist a scan of 10,000 new resources into this database, 3 times: {took} s")
+        results["persist_10k_s"] = took
     print(json.dumps(results))
 
 

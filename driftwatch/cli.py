@@ -538,7 +538,20 @@ def alerts_list(config_path: str | None, fmt: str, status: str | None) -> None:
 @_CONFIG_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per web process.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Web worker processes (gunicorn, forked). [default: one per CPU where fork and "
+    "gunicorn are available, else 1: waitress in this process]",
+)
 @click.option(
     "--trusted-proxy",
     metavar="ADDR",
@@ -555,27 +568,72 @@ def serve(
     host: str,
     port: int,
     threads: int,
+    workers: int | None,
     trusted_proxy: str | None,
     no_scheduler: bool,
 ) -> None:
-    """Serve the dashboard, JSON API and /metrics with waitress, and the scheduler.
+    """Serve the dashboard, JSON API and /metrics, and run the scheduler.
 
-    The scheduler runs in this process (under the leader lease: several `serve` or
-    `scheduler` processes on one database keep one leader) unless --no-scheduler.
+    With one worker, waitress serves in this process; with more (gunicorn), the web
+    app runs in forked worker processes and this process keeps the one scheduler. The
+    scheduler runs under the leader lease (several `serve` or `scheduler` processes on
+    one database keep one leader) unless --no-scheduler.
     """
+    from driftwatch.web import workers as web_workers
+
+    cfg = _config(config_path)
+    n = workers if workers is not None else web_workers.default_workers()
+    if n > 1 and not web_workers.can_fork_workers():
+        click.echo(
+            f"driftwatch: --workers {n} needs fork and gunicorn (pip install gunicorn); "
+            "serving with waitress in one process",
+            err=True,
+        )
+        n = 1
+    if n == 1:
+        _serve_waitress(cfg, host, port, threads, trusted_proxy, no_scheduler)
+        return
+    cmd = web_workers.gunicorn_command(host, port, n, threads, trusted_proxy)
+    click.echo(
+        f"driftwatch: dashboard on http://{host}:{port}/ ({n} workers, Ctrl-C stops)", err=True
+    )
+    scheduler_of = None if no_scheduler else (lambda: _start_scheduler(cfg))
+    status = web_workers.run_gunicorn(cmd, config_path, trusted_proxy, scheduler_of)
+    if status != 0:
+        raise DriftwatchError(f"gunicorn exited with status {status}; its log is above")
+
+
+def _start_scheduler(cfg: Config) -> Callable[[], None]:
+    """The scheduler in a thread of this process; returns how to stop it (releasing the
+    lease)."""
+    from driftwatch.scheduler import start_in_thread
+
+    sched, thread = start_in_thread(cfg, lambda: _store(cfg))
+    click.echo(f"driftwatch: scheduler {sched.holder}: {len(cfg.schedules)} schedule(s)", err=True)
+
+    def stop() -> None:
+        sched.stop()
+        thread.join(timeout=30)
+
+    return stop
+
+
+def _serve_waitress(
+    cfg: Config,
+    host: str,
+    port: int,
+    threads: int,
+    trusted_proxy: str | None,
+    no_scheduler: bool,
+) -> None:
+    """One process: waitress threads and the scheduler thread."""
     import waitress
 
     from driftwatch.web import create_app
 
-    cfg = _config(config_path)
     app = create_app(cfg)
     if not no_scheduler:
-        from driftwatch.scheduler import start_in_thread
-
-        sched, _ = start_in_thread(cfg, lambda: _store(cfg))
-        click.echo(
-            f"driftwatch: scheduler {sched.holder}: {len(cfg.schedules)} schedule(s)", err=True
-        )
+        _start_scheduler(cfg)
     proxy: dict[str, Any] = {}
     if trusted_proxy:
         proxy = {
