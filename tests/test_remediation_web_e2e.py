@@ -163,8 +163,8 @@ def login(page: Any, server: Server, name: str) -> None:
     page.click("button[type=submit]")
 
 
-def token(cfg: Path, scope: str) -> str:
-    made = cli_with_stdin(cfg, "", "token", "create", "--user", "olga", "--scope", scope)
+def token(cfg: Path, scope: str, user: str = "olga") -> str:
+    made = cli_with_stdin(cfg, "", "token", "create", "--user", user, "--scope", scope)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
 
@@ -178,3 +178,36 @@ def post(server: Server, path: str, body: dict[str, Any], tok: str) -> dict[str,
     )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return dict(json.load(resp))
+
+
+def test_with_require_approval_a_second_person_approves_before_it_runs(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="logs")
+    s3.put_bucket_tagging(Bucket="logs", Tagging={"TagSet": [{"Key": "team", "Value": "intern"}]})
+    repo.declare({"type": "aws_s3_bucket", "id": "logs", "spec": {"tags": {"team": "platform"}}})
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=CONFIG + "require_approval = true\n")
+    assert scan(cfg).code == 2
+    for name in ("olga", "omar"):
+        made = cli_with_stdin(cfg, PASSWORD + "\n", "user", "add", name, "--role", "operator")
+        assert made.returncode == 0, made.stderr
+    olga, omar = token(cfg, "operate", "olga"), token(cfg, "operate", "omar")
+    srv = Server(cfg, tmp_path / "serve.log", "--no-scheduler")
+    try:
+        srv.wait_ready()
+        fp = fingerprint(cfg)
+        planned = post(srv, f"/api/v1/drifts/{fp}/remediations", {"mode": "revert"}, olga)
+        rid = planned["id"]
+        for who, path in ((olga, "execute"), (olga, "approve")):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                post(srv, f"/api/v1/remediations/{rid}/{path}", {}, who)
+            assert refused.value.code == 403
+        approved = post(srv, f"/api/v1/remediations/{rid}/approve", {}, omar)
+        assert (approved["status"], approved["approved_by"]) == ("approved", "omar (token)")
+        done = post(srv, f"/api/v1/remediations/{rid}/execute", {}, olga)
+        assert done["status"] == "succeeded"
+    finally:
+        srv.stop()
+    tags = aws.client("s3").get_bucket_tagging(Bucket="logs")["TagSet"]
+    assert tags == [{"Key": "team", "Value": "platform"}]
