@@ -5,6 +5,8 @@ verified; a viewer sees no button and a forged POST is refused."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import urllib.error
 import urllib.request
@@ -89,6 +91,9 @@ def test_operator_plans_confirms_and_sees_it_verified(
             browser.close()
     tags = aws.client("s3").get_bucket_tagging(Bucket="logs")["TagSet"]
     assert tags == [{"Key": "team", "Value": "platform"}]
+    keep = os.environ.get("DRIFTWATCH_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(tmp_path / "remediation.png", Path(keep) / "remediation.png")
     assert scan(drifted).code == 0
     # Every step is in the audit log with who and from where.
     conn = sqlite3.connect(tmp_path / "state" / "driftwatch.db")
