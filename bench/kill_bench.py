@@ -18,6 +18,7 @@ the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -27,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.env import CREDS, Aws  # noqa: E402
-from support.killscan import CHECKS, MODES, Trial, build_world, run_trial  # noqa: E402
-from support.receiver import receiver  # noqa: E402
+from support.env import CREDS, Aws
+from support.killscan import CHECKS, MODES, Trial, build_world, run_trial
+from support.receiver import receiver
 
-from driftwatch.motoserver import MotoServer  # noqa: E402
+from driftwatch.motoserver import MotoServer
 
 
 def main() -> int:
@@ -39,7 +40,6 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    import os
 
     os.environ.update(CREDS)
     with tempfile.TemporaryDirectory(prefix="kill-bench-") as tmp:

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.env import Aws, ManifestRepo, write_config
-
 from driftwatch.config import load_config
 from driftwatch.delivery import send_due
 from driftwatch.store import Store
+from support.env import Aws, ManifestRepo, write_config
 
 CHECKS = ("integrity", "intact", "next_scan", "records", "outbox", "delivered")
 BUCKETS = 30
