@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -28,7 +31,8 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
-from driftwatch.store import Actor
+from driftwatch.errors import StoreError
+from driftwatch.store import Actor, host_problem
 from driftwatch.store import users as user_sql
 from driftwatch.users import (
     OPERATE,
@@ -43,6 +47,7 @@ from driftwatch.web.errors import error_response
 from driftwatch.web.state import store
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 MAX_FAILURES, WINDOW = 5, dt.timedelta(minutes=1)
 PUBLIC = "public"  # the marker of routes anyone may call (login, /healthz, static)
@@ -116,10 +121,24 @@ def _token_caller(token: str) -> Caller | None:
     now = _now()
     last = row["last_used_at"]
     if last is None or last[:16] != now[:16]:  # at most one write a minute per token
-        with store().db.atomic():
+        with bookkeeping("token last-used time"), store().db.atomic():
             user_sql.touch_token(store().conn, row["id"], now)
     user = User(row["user_id"], row["user_name"], row["role"], "")
     return Caller(user, row["scope"])
+
+
+@contextmanager
+def bookkeeping(what: str) -> Iterator[None]:
+    """A write that must not lock people out of reading when the file system refuses it
+    (read-only file, full disk): logged, and the request goes on. The overview says why."""
+    try:
+        yield
+    except (StoreError, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not host_problem(exc):
+            raise
+        if store().conn.in_transaction:
+            store().conn.rollback()
+        log.warning("could not write the %s: %s", what, exc)
 
 
 def requires(role: str) -> Callable[[F], F]:
@@ -186,7 +205,8 @@ def login() -> Any:
         return render_template("login.html", next=target, error="Wrong user name or password."), 401
     user = _user(row)
     login_user(user)
-    store().audit(Actor(user.name, ip), "login", user.name)
+    with bookkeeping("login audit row"):
+        store().audit(Actor(user.name, ip), "login", user.name)
     return redirect(target or url_for("overview.index"))
 
 
@@ -195,7 +215,8 @@ def login() -> Any:
 def logout() -> Any:
     who = caller()
     if who is not None:
-        store().audit(who.actor, "logout", who.user.name)
+        with bookkeeping("logout audit row"):
+            store().audit(who.actor, "logout", who.user.name)
     logout_user()
     return redirect(url_for("auth.login"))
 
