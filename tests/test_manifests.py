@@ -231,3 +231,27 @@ def test_absurd_nesting_is_a_located_error_not_a_crash(cfg) -> None:
     with pytest.raises(ManifestError) as err:
         parse(cfg, a=f"type: aws_s3_bucket\nid: a\nspec:\n  policy: {deep}\n")
     assert err.value.problems[0].startswith("a.yaml:4: nested more than 64 levels deep")
+
+
+def test_json_surrogate_pair_escapes_read_as_one_character(cfg) -> None:
+    """Found by the hostile live-data test (tests/test_hostile_input_e2e.py): json.dumps
+    writes 🙂 as "\\ud83d\\ude42", YAML read each half as a lone surrogate, and the scan
+    crashed with a traceback storing it (orjson: str is not valid UTF-8)."""
+    import json
+
+    doc = {"type": "aws_s3_bucket", "id": "a🙂", "spec": {"tags": {"🙂 k": "v 🙂"}}}
+    data = json.dumps(doc)
+    assert "\\ud83d\\ude42" in data
+    [res] = parse_manifests([("d.json", data.encode())], cfg)
+    assert res.id == "a🙂" and res.spec == {"tags": {"🙂 k": "v 🙂"}}
+    res.spec["tags"]["🙂 k"].encode("utf-8")  # storable
+
+
+def test_a_lone_surrogate_escape_is_a_problem_with_its_line(cfg) -> None:
+    data = b'type: aws_s3_bucket\nid: a\nspec:\n  tags: {k: "\\ud83d"}\n'
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", data)], cfg)
+    assert err.value.problems == [
+        "d.yaml:1: a string holds half of a UTF-16 surrogate pair escape (e.g. \\ud83d alone); "
+        "write the character itself, or both halves of the pair"
+    ]

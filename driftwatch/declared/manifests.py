@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -255,18 +256,32 @@ def _resource(
     if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
         problems.append(f"{path}:{_line(item, 'ignore')}: `ignore` must be a list of path globs")
         ignore = []
+    values = plain([rid, spec, ignore])
+    if _lone_surrogate(values):
+        problems.append(
+            f"{where}: a string holds half of a UTF-16 surrogate pair escape (e.g. \\ud83d "
+            "alone); write the character itself, or both halves of the pair"
+        )
     if len(problems) > before:
         return None
     return DeclaredResource(
         type=rtype,
-        id=str(rid),
+        id=str(values[0]),
         account=account,
         region=region,
-        spec=plain(spec),
+        spec=values[1],
         source=path,
         line=line,
-        ignore=list(ignore),
+        ignore=values[2],
     )
+
+
+def _lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _account(item: dict[str, Any], path: str, cfg: Config, problems: list[str]) -> str:
@@ -345,7 +360,7 @@ def _kind_name(value: Any) -> str:
 def plain(value: Any) -> Any:
     """ruamel's commented containers and scalar subclasses → plain Python values."""
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {_text(str(k)): plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
@@ -356,7 +371,19 @@ def plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return _text(str(value))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(s: str) -> str:
+    """JSON writes a character outside the BMP as a surrogate pair escape
+    ("\\ud83d\\ude42"); YAML reads each half as a lone surrogate. Join the pairs
+    (a half without its partner stays, and is reported by _resource)."""
+    if not _SURROGATE.search(s):
+        return s
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
 
 
 def _line(node: Any, key: Any = None) -> int:
