@@ -122,22 +122,22 @@ def as_ascii_json(doc: Any) -> bytes:
 
 
 def parse_budget_s(data: bytes) -> float:
-    """Parse time allowed: linear in the size. ruamel's round-trip parser reads about
-    35 KB/s of token-dense flow YAML on this (shared, 2-core) machine; 10 KB/s is allowed."""
-    return 1.0 + len(data) / 10_000
+    """CPU time allowed for a parse: linear in the size. ruamel's round-trip parser reads
+    about 35 KB/s of token-dense flow YAML on this machine; 10 KB/s is allowed, plus 2 s."""
+    return 2.0 + len(data) / 10_000
 
 
 def check_manifest(cfg: Config, data: bytes, path: str = "declared/x.yaml") -> list[Any]:
     """The property: resources, or a ManifestError whose every line names the file; in
     time linear in the input's size."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the machine is shared; wall time is not ours
     try:
         found = parse_manifests([(path, data)], cfg)
     except ManifestError as exc:
         assert exc.problems and all(p.startswith(path) for p in exc.problems), exc.problems
         assert all("Traceback" not in p for p in exc.problems)
         found = []
-    took = time.perf_counter() - t0
+    took = time.process_time() - t0
     assert took < parse_budget_s(data), (took, len(data))
     for res in found:
         assert isinstance(res, DeclaredResource) and res.id.strip()
@@ -210,7 +210,14 @@ YAML_BITS = [
     "🙂",
     "1e999",
     "0x10",
+    "0x" + "f" * 20,
+    "9" * 4400,
     "2024-01-01",
+    "2024-02-30",
+    "2024-13-01",
+    "!!int ",
+    "!!float ",
+    "!!timestamp ",
     "yes",
     "null",
 ]

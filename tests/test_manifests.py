@@ -255,3 +255,26 @@ def test_a_lone_surrogate_escape_is_a_problem_with_its_line(cfg) -> None:
         "d.yaml:1: a string holds half of a UTF-16 surrogate pair escape (e.g. \\ud83d alone); "
         "write the character itself, or both halves of the pair"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2024-02-30", "day is out of range for month"),  # a date that does not exist
+        ("2024-13-01", "month must be in 1..12"),
+        ("!!int 'x'", "invalid literal for int()"),
+        ("!!float 'x'", "could not convert string to float"),
+        ("1" * 5000, "Exceeds the limit (4300 digits)"),
+        ("0x" + "f" * 5000, "an integer of more than 64 bits"),
+        ("100000000000000000000000", "an integer of more than 64 bits"),
+    ],
+)
+def test_values_yaml_cannot_build_are_problems_with_their_line(cfg, value: str, why: str) -> None:
+    """Found by tests/test_hostile_properties.py's follow-up cases: ruamel raised a bare
+    ValueError (a traceback from `driftwatch scan`) for each of these."""
+    data = f"type: aws_s3_bucket\nid: logs\nspec:\n  tags:\n    team: {value}\n".encode()
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", data)], cfg)
+    [problem] = err.value.problems
+    assert problem.startswith("d.yaml:5: cannot parse: cannot read the value "), problem
+    assert why in problem and "quote it to keep it as a string" in problem

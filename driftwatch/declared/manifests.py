@@ -14,6 +14,7 @@ import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 
@@ -158,9 +159,43 @@ class _NoAliasComposer(Composer):
         return super().compose_node(parent, index)
 
 
+class _CheckedConstructor(RoundTripConstructor):
+    """ruamel's constructor, with a value it cannot build reported at its line: a date
+    that does not exist (`2024-02-30`), an integer of more than 4300 digits (Python's
+    limit), `!!int x`. ruamel raises a bare ValueError for those. An integer past 64
+    bits is refused too: nothing in AWS holds one, and neither JSON storage nor str()
+    (past 4300 digits, e.g. from hex) takes every such value."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            raise self._unreadable(node, str(exc)) from None
+        if isinstance(value, int) and not isinstance(value, bool) and not _int64(value):
+            raise self._unreadable(node, "an integer of more than 64 bits")
+        return value
+
+    @staticmethod
+    def _unreadable(node: Any, why: str) -> ConstructorError:
+        text = str(node.value) if isinstance(node.value, str) else ""
+        shown = repr(text[:40] + "…" if len(text) > 40 else text)
+        return ConstructorError(
+            None,
+            None,
+            f"cannot read the value {shown} ({node.tag}): {why}; quote it to keep it as "
+            "a string",
+            node.start_mark,
+        )
+
+
+def _int64(n: int) -> bool:
+    return -(2**63) <= n < 2**63
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Composer = _NoAliasComposer
+    yaml.Constructor = _CheckedConstructor
     yaml.max_depth = MAX_DEPTH
     return yaml
 
