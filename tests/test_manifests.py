@@ -278,3 +278,21 @@ def test_values_yaml_cannot_build_are_problems_with_their_line(cfg, value: str, 
     [problem] = err.value.problems
     assert problem.startswith("d.yaml:5: cannot parse: cannot read the value "), problem
     assert why in problem and "quote it to keep it as a string" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("? : resources:", 1),  # a mapping holding a mapping, as a key: TypeError unhashable
+        ("type: aws_s3_bucket\nid: a\nspec:\n  tags:\n    ? {a: b}\n    : b\n", 5),
+        ("type: aws_s3_bucket\nid: a\nspec:\n  ? [a]\n  : b\n", 4),
+    ],
+)
+def test_keys_that_are_mappings_or_lists_are_problems(cfg, text: str, line: int) -> None:
+    """Found by tests/test_hostile_properties.py (random YAML text `? : resources:`): a
+    traceback (unhashable CommentedMap), or a tag key "ordereddict([('a', 'b')])"."""
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", text.encode())], cfg)
+    assert err.value.problems == [
+        f"d.yaml:{line}: a mapping or list used as a key (`? ...`); keys must be plain strings"
+    ]

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import AliasEvent, ScalarEvent
 
 from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
@@ -138,14 +138,24 @@ MAX_DEPTH = 64  # manifests nest about 12 deep; far deeper is hostile or broken 
 
 
 class _RejectedNode(ComposerError):
-    """An anchor or alias: expanding aliases lets a few hundred bytes become gigabytes."""
+    """A node refused while composing: an anchor or alias (expanding aliases lets a few
+    hundred bytes become gigabytes), or a key that is not a scalar."""
 
 
 class _NoAliasComposer(Composer):
-    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them."""
+    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them,
+    and keys that are mappings or lists (unhashable, or turned into nonsense strings)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
+        # A mapping's keys are composed with index None (its values with their key).
+        if index is None and parent is not None and not isinstance(event, ScalarEvent):
+            raise _RejectedNode(
+                None,
+                None,
+                "a mapping or list used as a key (`? ...`); keys must be plain strings",
+                event.start_mark,
+            )
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
             mark = "*" if isinstance(event, AliasEvent) else "&"
             raise _RejectedNode(
