@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -46,13 +47,13 @@ def main() -> int:
         root = Path(tmp)
         server = MotoServer(log_path=root / "moto.log").start()
         try:
-            trials = run(Aws(server.url), root / "world", args.trials, args.seed)
+            trials, baseline_s = run(Aws(server.url), root / "world", args.trials, args.seed)
         finally:
             server.stop()
-    return report(trials)
+    return report(trials, baseline_s)
 
 
-def run(aws: Aws, root: Path, n: int, seed: int) -> list[Trial]:
+def run(aws: Aws, root: Path, n: int, seed: int) -> tuple[list[Trial], float]:
     rng = random.Random(seed)
     trials = []
     with receiver() as rec:
@@ -71,11 +72,16 @@ def run(aws: Aws, root: Path, n: int, seed: int) -> list[Trial]:
                 f"landed {trial.phase:<26} {'ok' if trial.ok else 'FAIL ' + failed}"
             )
         print(f"{n} trials in {time.monotonic() - t0:.0f} s")
-    return trials
+    return trials, world.scan_s
 
 
-def report(trials: list[Trial]) -> int:
+def report(trials: list[Trial], baseline_s: float) -> int:
     n = len(trials)
+    recover = statistics.median(t.next_s for t in trials)
+    print(
+        f"\nthe scan after a kill: median {recover:.2f} s, "
+        f"{recover / baseline_s:.2f}x the unkilled second scan ({baseline_s:.2f} s)"
+    )
     print("\ncheck          passed")
     for check in CHECKS:
         print(f"{check:<14} {sum(t.passed.get(check, False) for t in trials)}/{n}")

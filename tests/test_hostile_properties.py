@@ -37,6 +37,7 @@ PROFILE = settings(
     # The same cases on every run; a longer exploring run sets both variables.
     derandomize="DRIFTWATCH_HYPOTHESIS_RANDOM" not in os.environ,
 )
+HEAVY = settings(PROFILE, max_examples=max(10, EXAMPLES // 3))  # large or deep documents
 KEY = b"k" * 32
 TYPES = collectors.names()
 ATTRS = sorted({a for t in TYPES for a in collectors.get(t).attributes})
@@ -161,7 +162,7 @@ def diff_against_itself(res: DeclaredResource) -> None:
 # --- manifests ------------------------------------------------------------------------------
 
 
-@PROFILE
+@HEAVY
 @given(doc=documents, fmt=st.sampled_from([as_yaml, as_json, as_ascii_json]))
 def test_random_manifest_structures(tmp_path_factory: Any, doc: Any, fmt: Any) -> None:
     cfg = manifest_config(tmp_path_factory.getbasetemp())
@@ -237,7 +238,7 @@ def test_random_bytes(tmp_path_factory: Any, data: bytes) -> None:
     check_manifest(manifest_config(tmp_path_factory.getbasetemp()), data)
 
 
-@PROFILE
+@HEAVY
 @given(depth=st.integers(1, 20_000), flow=st.booleans(), mapping=st.booleans())
 def test_deep_nesting_is_refused_or_read(
     tmp_path_factory: Any, depth: int, flow: bool, mapping: bool

@@ -176,6 +176,7 @@ class Trial:
     delay_s: float
     at_s: float = 0.0  # when the kill was sent, from process start
     locked: bool = False  # in-transaction: the write lock was seen held before the kill
+    next_s: float = 0.0  # how long the next (recovering) scan took, process start to exit
     phase: str = ""  # where the kill landed: before the scan row, mid-scan, after commit
     passed: dict[str, bool] = field(default_factory=dict)
     detail: dict[str, str] = field(default_factory=dict)
@@ -232,7 +233,9 @@ def run_trial(
         after_kill in (world.first, world.expected),
         _diff(after_kill, world.first),
     )
+    t1 = time.monotonic()
     nxt = run_scan_process(cfg)
+    trial.next_s = round(time.monotonic() - t1, 3)
     trial.check("next_scan", nxt.returncode == 2 and _status(nxt) == "ok", nxt.stderr[-2000:])
     final = normalise(db)
     trial.check(
