@@ -267,6 +267,10 @@ def test_a_lone_surrogate_escape_is_a_problem_with_its_line(cfg) -> None:
         ("1" * 5000, "Exceeds the limit (4300 digits)"),
         ("0x" + "f" * 5000, "an integer of more than 64 bits"),
         ("100000000000000000000000", "an integer of more than 64 bits"),
+        ("!!float", "string index out of range"),  # found by the property tests' random text
+        ("!!int", "string index out of range"),
+        ("!!set", "'ScalarNode' object has no attribute"),
+        ("!!bool x", "KeyError"),
     ],
 )
 def test_values_yaml_cannot_build_are_problems_with_their_line(cfg, value: str, why: str) -> None:

@@ -169,6 +169,13 @@ class _NoAliasComposer(Composer):
         return super().compose_node(parent, index)
 
 
+# What ruamel's constructors raise, unmarked, on a tagged or malformed scalar: ValueError
+# (2024-02-30, !!int x, 4300+ digits), OverflowError, IndexError (`!!float` with no
+# value), AttributeError (`!!set` with no value), KeyError (`!!bool x`). Nothing of
+# driftwatch runs in there.
+_UNBUILDABLE = (ValueError, OverflowError, IndexError, AttributeError, TypeError, KeyError)
+
+
 class _CheckedConstructor(RoundTripConstructor):
     """ruamel's constructor, with a value it cannot build reported at its line: a date
     that does not exist (`2024-02-30`), an integer of more than 4300 digits (Python's
@@ -179,8 +186,9 @@ class _CheckedConstructor(RoundTripConstructor):
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         try:
             value = super().construct_object(node, deep)
-        except (ValueError, OverflowError) as exc:
-            raise self._unreadable(node, str(exc)) from None
+        except _UNBUILDABLE as exc:
+            why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+            raise self._unreadable(node, why) from None
         if isinstance(value, int) and not isinstance(value, bool) and not _int64(value):
             raise self._unreadable(node, "an integer of more than 64 bits")
         return value
