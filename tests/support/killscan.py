@@ -15,8 +15,8 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
