@@ -231,7 +231,8 @@ def run_trial(
             trial.locked = wait_for_write_lock(proc, db)
         time.sleep(trial.delay_s)
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # (it may have finished first: the delay is random)
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
         trial.at_s = round(time.monotonic() - t0, 3)
     trial.phase = phase(db)
