@@ -206,7 +206,12 @@ MODES = ("whole-run", "mid-scan", "in-transaction")
 
 
 def run_trial(
-    world: World, n: int, rng: random.Random, received: list[Any], mode: str = MODES[0]
+    world: World,
+    n: int,
+    rng: random.Random,
+    received: list[Any],
+    mode: str = MODES[0],
+    jitter_s: float = 0.005,
 ) -> Trial:
     """Copy the first scan's state, kill the second scan at a random point, check.
 
@@ -214,14 +219,14 @@ def run_trial(
     +5%). `mid-scan`: uniform over the part after its scan row appeared (+5%), counted
     from when the row appears. `in-transaction`: as soon as the scan is seen holding
     the database's write lock after its row appeared (its persist transaction), plus
-    0-5 ms at random.
+    0 to `jitter_s` at random.
     """
     trial_dir = world.root / f"trial-{n}"
     state = trial_dir / "state"
     shutil.copytree(world.base, state)
     cfg = write_like(world, trial_dir)
     db = state / "driftwatch.db"
-    trial = Trial(mode, delay_s=_delay(world, rng, mode))
+    trial = Trial(mode, delay_s=_delay(world, rng, mode, jitter_s))
     t0 = time.monotonic()
     proc = subprocess.Popen(scan_command(cfg), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -274,12 +279,12 @@ def run_trial(
     return trial
 
 
-def _delay(world: World, rng: random.Random, mode: str) -> float:
+def _delay(world: World, rng: random.Random, mode: str, jitter_s: float) -> float:
     if mode == "whole-run":
         return round(rng.uniform(0, world.scan_s * 1.05), 3)
     if mode == "mid-scan":
         return round(rng.uniform(0, (world.scan_s - world.row_s) * 1.05), 3)
-    return round(rng.uniform(0, 0.005), 4)
+    return round(rng.uniform(0, jitter_s), 4)
 
 
 def wait_for_write_lock(proc: subprocess.Popen[bytes], db: Path) -> bool:
