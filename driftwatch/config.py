@@ -353,7 +353,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         )
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(str(cfg_path), None, f"not valid TOML: {exc}") from None
     return parse_config(raw, cfg_path)
 
@@ -938,11 +938,18 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_duration(value: Any) -> dt.timedelta:
     """ "30s", "15m", "1h", "90d" (or a whole number of seconds) → timedelta."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return dt.timedelta(seconds=value)
+        return _seconds(value, value)
     m = _DURATION.match(value) if isinstance(value, str) else None
     if not m:
         raise ValueError(f'must be a duration such as "30s", "15m", "24h" or "90d", got {value!r}')
-    return dt.timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+    return _seconds(int(m.group(1)) * _UNIT_S[m.group(2)], value)
+
+
+def _seconds(seconds: int, value: Any) -> dt.timedelta:
+    try:
+        return dt.timedelta(seconds=seconds)
+    except OverflowError:  # past timedelta's 999,999,999 days
+        raise ValueError(f"must be a duration of at most 999999999d, got {value!r}") from None
 
 
 def _ignore(r: _Reader, t: Any, index: int) -> IgnoreRule:
@@ -1134,10 +1141,16 @@ class _Reader:
             )
         return v
 
-    def number(self, t: dict[str, Any], sect: str, key: str, default: float) -> float:
+    def number(
+        self, t: dict[str, Any], sect: str, key: str, default: float, maximum: float = 86400
+    ) -> float:
+        """A positive number up to `maximum` (TOML also reads nan, inf and huge integers)."""
         v = self._get(t, sect, key, default, False)
-        if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
-            raise self.fail(f"{sect}.{key}", f"must be a positive number, got {v!r}")
+        # Written so that nan fails too: every comparison with nan is false.
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= maximum:
+            raise self.fail(
+                f"{sect}.{key}", f"must be a positive number up to {maximum:g}, got {v!r}"
+            )
         return float(v)
 
     def boolean(self, t: dict[str, Any], sect: str, key: str, default: bool) -> bool:

@@ -194,3 +194,35 @@ def test_partitions_follow_botocore(tmp_path: Path) -> None:
             else:
                 with pytest.raises(ConfigError, match=f"partition {part['id']},"):
                     load_config(write(tmp_path, body))
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        ("[aws]\nconnect_timeout = nan\n", "aws.connect_timeout", "up to 86400, got nan"),
+        ("[aws]\nread_timeout = inf\n", "aws.read_timeout", "up to 86400, got inf"),
+        (
+            "[aws]\nread_timeout = " + "9" * 40 + "\n",
+            "aws.read_timeout",
+            "positive number up to 86400",
+        ),
+        ("[alerts]\nbackoff = 9223372036854775807\n", "alerts.backoff", "at most 999999999d"),
+        ('[scan]\nreopen_window = "99999999999d"\n', "scan.reopen_window", "at most 999999999d"),
+    ],
+)
+def test_non_finite_and_huge_numbers_are_config_errors(
+    tmp_path: Path, body: str, key: str, message: str
+) -> None:
+    """Found by tests/test_hostile_properties.py: nan and inf were accepted as timeouts,
+    and huge integers raised OverflowError (a traceback) instead of a ConfigError."""
+    path = write(tmp_path, "[git]\nurl = 'x.git'\n" + body)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == key and message in err.value.message, err.value
+
+
+def test_an_integer_past_python_s_digit_limit_is_not_valid_toml(tmp_path: Path) -> None:
+    """tomllib raises a plain ValueError (not TOMLDecodeError) for 4300+ digits."""
+    path = write(tmp_path, "[aws]\nmax_concurrency = " + "1" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="not valid TOML: Exceeds the limit"):
+        load_config(path)

@@ -14,6 +14,7 @@ from pathlib import Path
 from support import seed
 from support.env import Aws, ManifestRepo, Run, run_cli, scan, write_config
 from support.faultproxy import Fault, FaultProxy
+from support.hostfs import read_only
 
 from driftwatch.lock import data_dir_lock
 from driftwatch.store import Store
@@ -193,25 +194,6 @@ def test_read_only_database_fails_before_any_aws_call(
         assert counter.hits == 0, "no AWS call before the database check"
     finally:
         proxy.stop()
-
-
-class read_only:
-    """Make a file unwritable, even for root (chattr +i), and restore it afterwards."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "+i", str(self.path)], check=True)
-        else:
-            self.path.chmod(0o444)
-
-    def __exit__(self, *exc: object) -> None:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(self.path)], check=True)
-        else:
-            self.path.chmod(0o644)
 
 
 def test_corrupt_database_is_one_line_up_front(

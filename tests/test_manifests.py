@@ -231,3 +231,72 @@ def test_absurd_nesting_is_a_located_error_not_a_crash(cfg) -> None:
     with pytest.raises(ManifestError) as err:
         parse(cfg, a=f"type: aws_s3_bucket\nid: a\nspec:\n  policy: {deep}\n")
     assert err.value.problems[0].startswith("a.yaml:4: nested more than 64 levels deep")
+
+
+def test_json_surrogate_pair_escapes_read_as_one_character(cfg) -> None:
+    """Found by the hostile live-data test (tests/test_hostile_input_e2e.py): json.dumps
+    writes 🙂 as "\\ud83d\\ude42", YAML read each half as a lone surrogate, and the scan
+    crashed with a traceback storing it (orjson: str is not valid UTF-8)."""
+    import json
+
+    doc = {"type": "aws_s3_bucket", "id": "a🙂", "spec": {"tags": {"🙂 k": "v 🙂"}}}
+    data = json.dumps(doc)
+    assert "\\ud83d\\ude42" in data
+    [res] = parse_manifests([("d.json", data.encode())], cfg)
+    assert res.id == "a🙂" and res.spec == {"tags": {"🙂 k": "v 🙂"}}
+    res.spec["tags"]["🙂 k"].encode("utf-8")  # storable
+
+
+def test_a_lone_surrogate_escape_is_a_problem_with_its_line(cfg) -> None:
+    data = b'type: aws_s3_bucket\nid: a\nspec:\n  tags: {k: "\\ud83d"}\n'
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", data)], cfg)
+    assert err.value.problems == [
+        "d.yaml:1: a string holds half of a UTF-16 surrogate pair escape (e.g. \\ud83d alone); "
+        "write the character itself, or both halves of the pair"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2024-02-30", "day is out of range for month"),  # a date that does not exist
+        ("2024-13-01", "month must be in 1..12"),
+        ("!!int 'x'", "invalid literal for int()"),
+        ("!!float 'x'", "could not convert string to float"),
+        ("1" * 5000, "Exceeds the limit (4300 digits)"),
+        ("0x" + "f" * 5000, "an integer of more than 64 bits"),
+        ("100000000000000000000000", "an integer of more than 64 bits"),
+        ("!!float", "string index out of range"),  # found by the property tests' random text
+        ("!!int", "string index out of range"),
+        ("!!set", "'ScalarNode' object has no attribute"),
+        ("!!bool x", "KeyError"),
+    ],
+)
+def test_values_yaml_cannot_build_are_problems_with_their_line(cfg, value: str, why: str) -> None:
+    """Found by tests/test_hostile_properties.py's follow-up cases: ruamel raised a bare
+    ValueError (a traceback from `driftwatch scan`) for each of these."""
+    data = f"type: aws_s3_bucket\nid: logs\nspec:\n  tags:\n    team: {value}\n".encode()
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", data)], cfg)
+    [problem] = err.value.problems
+    assert problem.startswith("d.yaml:5: cannot parse: cannot read the value "), problem
+    assert why in problem and "quote it to keep it as a string" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("? : resources:", 1),  # a mapping holding a mapping, as a key: TypeError unhashable
+        ("type: aws_s3_bucket\nid: a\nspec:\n  tags:\n    ? {a: b}\n    : b\n", 5),
+        ("type: aws_s3_bucket\nid: a\nspec:\n  ? [a]\n  : b\n", 4),
+    ],
+)
+def test_keys_that_are_mappings_or_lists_are_problems(cfg, text: str, line: int) -> None:
+    """Found by tests/test_hostile_properties.py (random YAML text `? : resources:`): a
+    traceback (unhashable CommentedMap), or a tag key "ordereddict([('a', 'b')])"."""
+    with pytest.raises(ManifestError) as err:
+        parse_manifests([("d.yaml", text.encode())], cfg)
+    assert err.value.problems == [
+        f"d.yaml:{line}: a mapping or list used as a key (`? ...`); keys must be plain strings"
+    ]

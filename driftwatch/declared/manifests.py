@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import AliasEvent, ScalarEvent
 
 from driftwatch.config import AccountConfig, Config
 from driftwatch.errors import ManifestError
@@ -136,14 +138,24 @@ MAX_DEPTH = 64  # manifests nest about 12 deep; far deeper is hostile or broken 
 
 
 class _RejectedNode(ComposerError):
-    """An anchor or alias: expanding aliases lets a few hundred bytes become gigabytes."""
+    """A node refused while composing: an anchor or alias (expanding aliases lets a few
+    hundred bytes become gigabytes), or a key that is not a scalar."""
 
 
 class _NoAliasComposer(Composer):
-    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them."""
+    """ruamel's composer, refusing anchors (`&name`) and aliases (`*name`) as it meets them,
+    and keys that are mappings or lists (unhashable, or turned into nonsense strings)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
+        # A mapping's keys are composed with index None (its values with their key).
+        if index is None and parent is not None and not isinstance(event, ScalarEvent):
+            raise _RejectedNode(
+                None,
+                None,
+                "a mapping or list used as a key (`? ...`); keys must be plain strings",
+                event.start_mark,
+            )
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
             mark = "*" if isinstance(event, AliasEvent) else "&"
             raise _RejectedNode(
@@ -157,9 +169,51 @@ class _NoAliasComposer(Composer):
         return super().compose_node(parent, index)
 
 
+# What ruamel's constructors raise, unmarked, on a tagged or malformed scalar: ValueError
+# (2024-02-30, !!int x, 4300+ digits), OverflowError, IndexError (`!!float` with no
+# value), AttributeError (`!!set` with no value), KeyError (`!!bool x`). Nothing of
+# driftwatch runs in there.
+_UNBUILDABLE = (ValueError, OverflowError, IndexError, AttributeError, TypeError, KeyError)
+
+
+class _CheckedConstructor(RoundTripConstructor):
+    """ruamel's constructor, with a value it cannot build reported at its line: a date
+    that does not exist (`2024-02-30`), an integer of more than 4300 digits (Python's
+    limit), `!!int x`. ruamel raises a bare ValueError for those. An integer past 64
+    bits is refused too: nothing in AWS holds one, and neither JSON storage nor str()
+    (past 4300 digits, e.g. from hex) takes every such value."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep)
+        except _UNBUILDABLE as exc:
+            why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+            raise self._unreadable(node, why) from None
+        if isinstance(value, int) and not isinstance(value, bool) and not _int64(value):
+            raise self._unreadable(node, "an integer of more than 64 bits")
+        return value
+
+    @staticmethod
+    def _unreadable(node: Any, why: str) -> ConstructorError:
+        text = str(node.value) if isinstance(node.value, str) else ""
+        shown = repr(text[:40] + "…" if len(text) > 40 else text)
+        return ConstructorError(
+            None,
+            None,
+            f"cannot read the value {shown} ({node.tag}): {why}; quote it to keep it as "
+            "a string",
+            node.start_mark,
+        )
+
+
+def _int64(n: int) -> bool:
+    return -(2**63) <= n < 2**63
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Composer = _NoAliasComposer
+    yaml.Constructor = _CheckedConstructor
     yaml.max_depth = MAX_DEPTH
     return yaml
 
@@ -255,18 +309,32 @@ def _resource(
     if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
         problems.append(f"{path}:{_line(item, 'ignore')}: `ignore` must be a list of path globs")
         ignore = []
+    values = plain([rid, spec, ignore])
+    if _lone_surrogate(values):
+        problems.append(
+            f"{where}: a string holds half of a UTF-16 surrogate pair escape (e.g. \\ud83d "
+            "alone); write the character itself, or both halves of the pair"
+        )
     if len(problems) > before:
         return None
     return DeclaredResource(
         type=rtype,
-        id=str(rid),
+        id=str(values[0]),
         account=account,
         region=region,
-        spec=plain(spec),
+        spec=values[1],
         source=path,
         line=line,
-        ignore=list(ignore),
+        ignore=values[2],
     )
+
+
+def _lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _account(item: dict[str, Any], path: str, cfg: Config, problems: list[str]) -> str:
@@ -345,7 +413,7 @@ def _kind_name(value: Any) -> str:
 def plain(value: Any) -> Any:
     """ruamel's commented containers and scalar subclasses → plain Python values."""
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {_text(str(k)): plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
@@ -356,7 +424,19 @@ def plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return _text(str(value))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(s: str) -> str:
+    """JSON writes a character outside the BMP as a surrogate pair escape
+    ("\\ud83d\\ude42"); YAML reads each half as a lone surrogate. Join the pairs
+    (a half without its partner stays, and is reported by _resource)."""
+    if not _SURROGATE.search(s):
+        return s
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
 
 
 def _line(node: Any, key: Any = None) -> int:

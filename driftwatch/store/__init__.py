@@ -45,8 +45,10 @@ __all__ = [
     "PruneCounts",
     "ScanWrite",
     "Store",
+    "host_problem",
     "open_problem",
     "resource_key",
+    "write_problem",
 ]
 
 INTERRUPTED = "interrupted: the process running this scan ended before it finished"
@@ -182,13 +184,15 @@ class Store:
     def _immediate(self) -> Iterator[None]:
         """A write transaction that takes the write lock up front (read-then-write safe)."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self.host_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     # --- the leader lease (store/lease.py) -----------------------------------------------
 
@@ -358,8 +362,19 @@ class Store:
 
     def persist_scan(self, write: ScanWrite) -> Any:
         """Write the scan, snapshots, drift lifecycle and events in one transaction."""
-        with _no_cyclic_gc(), self.db.atomic():
+        with self.host_errors(), _no_cyclic_gc(), self.db.atomic():
             return persist_scan(self.db.conn, write)
+
+    @contextmanager
+    def host_errors(self) -> Iterator[None]:
+        """What the file system refused (disk full, I/O error, read-only) as a StoreError
+        naming the file; any other SQLite error stays what it is (a driftwatch bug)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if not host_problem(exc):
+                raise
+            raise StoreError(open_problem(self.path, exc)) from exc
 
     def last_declared_count(self) -> int | None:
         """How many resources the last successful (ok or partial) scan declared."""
@@ -639,11 +654,48 @@ def _now() -> str:
 
 
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+# What SQLite says when the file system, not driftwatch, refused a write.
+_HOST_PROBLEMS = ("database or disk is full", "disk i/o error", "readonly database")
+_LOW_SPACE = 1024 * 1024  # below this, an I/O error on write is taken for a full disk
+
+
+def host_problem(exc: BaseException) -> bool:
+    """True when a SQLite error is the file system's doing (full, I/O, read-only)."""
+    text = str(exc).lower()
+    return any(p in text for p in _HOST_PROBLEMS)
+
+
+def free_bytes(path: Path) -> int | None:
+    """Space left for an unprivileged writer on the file system holding `path`."""
+    try:
+        st = os.statvfs(path if path.is_dir() else path.parent)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def write_problem(path: Path) -> str | None:
+    """Why the database cannot take a write right now (read-only, disk full), or None:
+    two system calls, cheap enough for every overview request."""
+    if path.exists() and not os.access(path, os.W_OK):  # also true of chattr +i for root
+        return open_problem(path, OSError(errno.EACCES, "the file is not writable"))
+    free = free_bytes(path)
+    if free is not None and free < _LOW_SPACE:
+        return open_problem(path, OSError(errno.ENOSPC, "no space left on the file system"))
+    return None
 
 
 def open_problem(path: Path, exc: BaseException) -> str:
     """One line saying what is wrong with the database file, and what to do."""
     text = str(exc)
+    free = free_bytes(path)
+    full = "disk is full" in text or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+    if full or ("disk I/O error" in text and free is not None and free < _LOW_SPACE):
+        return (
+            f"database {path}: the file system holding it is full ({text}; {free} bytes "
+            "free); this write was rolled back and earlier results are kept: free space there "
+            "(or move storage.path) and retry"
+        )
     readonly = "readonly" in text.replace("-", "").replace(" ", "") or "read-only" in text
     if readonly or (isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE):
         return (

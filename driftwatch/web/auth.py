@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import secrets
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -34,7 +37,8 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
-from driftwatch.store import Actor
+from driftwatch.errors import StoreError
+from driftwatch.store import Actor, host_problem
 from driftwatch.store import users as user_sql
 from driftwatch.users import (
     OPERATE,
@@ -50,6 +54,7 @@ from driftwatch.web.errors import error_response
 from driftwatch.web.state import store
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 MAX_FAILURES, WINDOW = 5, dt.timedelta(minutes=1)
 SESSION_MAX_AGE = dt.timedelta(days=30)  # a session row older than this is refused
@@ -127,10 +132,24 @@ def _token_caller(token: str) -> Caller | None:
     now = _now()
     last = row["last_used_at"]
     if last is None or last[:16] != now[:16]:  # at most one write a minute per token
-        with store().db.atomic():
+        with bookkeeping("token last-used time"), store().db.atomic():
             user_sql.touch_token(store().conn, row["id"], now)
     user = User(row["user_id"], row["user_name"], row["role"], "")
     return Caller(user, row["scope"])
+
+
+@contextmanager
+def bookkeeping(what: str) -> Iterator[None]:
+    """A write that must not lock people out of reading when the file system refuses it
+    (read-only file, full disk): logged, and the request goes on. The overview says why."""
+    try:
+        yield
+    except (StoreError, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not host_problem(exc):
+            raise
+        if store().conn.in_transaction:
+            store().conn.rollback()
+        log.warning("could not write the %s: %s", what, exc)
 
 
 def requires(role: str) -> Callable[[F], F]:
@@ -193,7 +212,8 @@ def login() -> Any:
         store().settle_login_failure(attempt)
         return render_template("login.html", next=target, error="Wrong user name or password."), 401
     _start_session(row, attempt, ip)
-    store().audit(Actor(row["name"], ip), "login", row["name"])
+    with bookkeeping("login audit row"):
+        store().audit(Actor(row["name"], ip), "login", row["name"])
     return redirect(target or url_for("overview.index"))
 
 
@@ -223,8 +243,11 @@ def logout() -> Any:
     who = caller()
     if who is not None:
         if who.user.session_secret:
-            store().end_session(token_hash(who.user.session_secret))
-        store().audit(who.actor, "logout", who.user.name)
+            # Cannot be written on a read-only database: the cookie is still cleared.
+            with bookkeeping("end of the session"):
+                store().end_session(token_hash(who.user.session_secret))
+        with bookkeeping("logout audit row"):
+            store().audit(who.actor, "logout", who.user.name)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

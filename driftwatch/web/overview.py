@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from driftwatch.lifecycle import parse_time
-from driftwatch.store import read
+from driftwatch.store import read, write_problem
 from driftwatch.users import VIEWER
 from driftwatch.web.auth import requires
 from driftwatch.web.chart import open_drifts_chart
@@ -20,10 +20,16 @@ bp = Blueprint("overview", __name__)
 STALE_AFTER = DEFAULT_STALE_AFTER
 
 
-def warnings(s: read.Summary, now: dt.datetime, stale: dt.timedelta = STALE_AFTER) -> list[str]:
-    """What a reader of the numbers must know first: stale data (no successful scan for
+def warnings(
+    s: read.Summary,
+    now: dt.datetime,
+    stale: dt.timedelta = STALE_AFTER,
+    storage: str | None = None,
+) -> list[str]:
+    """What a reader of the numbers must know first: a database that cannot be written
+    (`storage`: scans fail until it is fixed), stale data (no successful scan for
     `stale`), a partial or failed scan."""
-    out = []
+    out = [f"Scans cannot be stored: {storage}."] if storage else []
     good = s.last_good_scan
     if good is None:
         out.append("No successful scan yet: there is nothing to show. Run: driftwatch scan")
@@ -69,7 +75,7 @@ def summary_doc(s: read.Summary, now: dt.datetime) -> dict[str, Any]:
         "by_account_region": s.by_place,
         "last_scan": _scan_doc(s.last_scan, s.last_scan_errors),
         "last_successful_scan": _scan_doc(s.last_good_scan, None),
-        "warnings": warnings(s, now, stale_limit(now)),
+        "warnings": warnings(s, now, stale_limit(now), write_problem(store().path)),
     }
 
 
@@ -94,7 +100,7 @@ def index() -> str:
         "overview.html",
         s=s,
         chart=chart,
-        warnings=warnings(s, now, stale),
+        warnings=warnings(s, now, stale, write_problem(store().path)),
         can_scan=can_scan(),
         schedules=schedule_docs(state().config, recorded, now),
     )
