@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
@@ -210,32 +211,44 @@ WHERE r.key IS NULL OR r.kind IS NOT t.kind
    OR (t.kind != 'not_checked' AND r.snapshot_hash IS NOT t.hash)
 """
 
+# A resource row is rewritten only when something in it changed: an unchanged scan
+# writes only the narrow seen rows (migration m014).
 _UPSERT_RESOURCES = """
 INSERT INTO resources (key, account, region, type, resource_id, live_id, kind, source, reason,
-                       last_scan_id, snapshot_hash, first_seen, last_seen)
-SELECT key, account, region, type, resource_id, live_id, kind, source, reason,
-       :scan, hash, :at, :at
+                       snapshot_hash, first_seen)
+SELECT key, account, region, type, resource_id, live_id, kind, source, reason, hash, :at
 FROM scan_resources WHERE true
 ON CONFLICT (key) DO UPDATE SET
     kind = excluded.kind, source = excluded.source, reason = excluded.reason,
-    last_scan_id = excluded.last_scan_id, last_seen = excluded.last_seen,
     live_id = CASE WHEN excluded.kind = 'not_checked' THEN resources.live_id
                    ELSE excluded.live_id END,
     snapshot_hash = CASE WHEN excluded.kind = 'not_checked' THEN resources.snapshot_hash
                          ELSE excluded.snapshot_hash END
+WHERE resources.kind IS NOT excluded.kind OR resources.source IS NOT excluded.source
+   OR resources.reason IS NOT excluded.reason
+   OR (excluded.kind != 'not_checked' AND (resources.live_id IS NOT excluded.live_id
+       OR resources.snapshot_hash IS NOT excluded.snapshot_hash))
+"""
+_SEEN_RESOURCES = """
+INSERT INTO resource_seen (key, last_seen, last_scan_id)
+SELECT key, :at, :scan FROM scan_resources WHERE true
+ON CONFLICT (key) DO UPDATE SET
+    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
 
 
 def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.execute(_RES_TEMP)
     conn.execute("DELETE FROM scan_resources")
+    # In key order: the statements below then walk the permanent tables' keys in order.
     conn.executemany(
         "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        _resource_rows(w.findings),
+        sorted(_resource_rows(w.findings), key=itemgetter(0)),
     )
     params = {"scan": w.scan_id, "at": w.finished_at}
     conn.execute(_NEW_SNAPSHOTS, params)
     conn.execute(_UPSERT_RESOURCES, params)
+    conn.execute(_SEEN_RESOURCES, params)
     conn.execute("DELETE FROM scan_resources")
 
 
@@ -264,24 +277,25 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
 
 # Temporary tables without keys: rows are unique by construction, and an index would
 # only cost time; every join probes the permanent table's primary key.
-_FP_TEMP = (
-    "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT, severity TEXT)"
-)
+_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT)"
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-# The records this scan found again (any status), touched and read in one pass: a
-# primary-key probe per finding. New, changed and reopened ones are upserted after.
-_TOUCH_AND_LOAD_PRIOR = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
-FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
-RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
-          drifts.resolved_at
+# The records this scan found again (any status): a primary-key probe per finding.
+# Nothing is written to them here: new, changed and reopened ones are upserted after,
+# unchanged ones only where their source or severity moved.
+_LOAD_PRIOR = """
+SELECT d.fingerprint, d.status, d.changes_hash, d.first_seen, d.resolved_at, d.source,
+       d.severity
+FROM scan_drifts t JOIN drifts d ON d.fingerprint = t.fingerprint
 """
-# Severity is in an index: set it only where it changed (new [[severity]] rules), so an
-# unchanged scan does not rewrite that index.
-_RESEVERITY = """
-UPDATE drifts SET severity = t.severity
-FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint AND drifts.severity IS NOT t.severity
+_SEEN_DRIFTS = """
+INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id)
+SELECT fingerprint, :at, :scan FROM scan_drifts WHERE true
+ON CONFLICT (fingerprint) DO UPDATE SET
+    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
+# Severity is in an index: an unchanged record is updated only where its source or
+# severity changed (new [[severity]] rules), so an unchanged scan rewrites no index.
+_MOVED = "UPDATE drifts SET source = ?, severity = ? WHERE fingerprint = ?"
 # The open records it did not find: candidates for resolution. NOT IN builds one
 # temporary index over this scan's fingerprints.
 _LOAD_UNFOUND = f"""
@@ -290,22 +304,25 @@ WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_d
 """
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
-                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id,
-                    severity)
-VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?,?)
+                    changes, changes_hash, first_seen, opened_scan_id, severity)
+VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?)
 ON CONFLICT (fingerprint) DO UPDATE SET
     status = '{OPEN}', source = excluded.source, changes = excluded.changes,
     changes_hash = excluded.changes_hash, first_seen = excluded.first_seen,
-    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
     severity = excluded.severity,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
     resolved_at = NULL, resolved_reason = NULL,
     ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 """
 _RESOLVE = f"""
-UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?,
+UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?,
     ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 WHERE fingerprint = ?
+"""
+# The scan that resolved a record is its last scan; it was last seen before.
+_RESOLVED_SEEN = """
+INSERT INTO drift_seen (fingerprint, last_scan_id) VALUES (?, ?)
+ON CONFLICT (fingerprint) DO UPDATE SET last_scan_id = excluded.last_scan_id
 """
 
 
@@ -314,16 +331,20 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     conn.execute("DELETE FROM scan_drifts")
     # In key order: the joins below then walk the permanent index in order, not at random.
     conn.executemany(
-        "INSERT INTO scan_drifts VALUES (?, ?, ?)",
-        sorted(
-            (f.fingerprint, f.source, f.severity or None) for f in w.findings if f.kind.is_drift
-        ),
+        "INSERT INTO scan_drifts VALUES (?)",
+        sorted((f.fingerprint,) for f in w.findings if f.kind.is_drift),
     )
-    touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
-    prior = {fp: Prior(*rest) for fp, *rest in touched}
-    conn.execute(_RESEVERITY)
+    prior: dict[str, Prior] = {}
+    stored: dict[str, tuple[str | None, str | None]] = {}  # source, severity
+    for fp, status, changes_hash, first_seen, resolved_at, source, severity in conn.execute(
+        _LOAD_PRIOR
+    ):
+        prior[fp] = Prior(status, changes_hash, first_seen, resolved_at)
+        stored[fp] = (source, severity)
+    conn.execute(_SEEN_DRIFTS, {"at": w.finished_at, "scan": w.scan_id})
     unfound = list(map(StoredDrift._make, conn.execute(_LOAD_UNFOUND)))
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
+    conn.executemany(_MOVED, _moved(plan, stored))
     conn.executemany(
         _UPSERT_DRIFT,
         (
@@ -338,9 +359,7 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
                 d.changes,
                 d.changes_hash,
                 d.first_seen,
-                w.finished_at,
                 w.scan_id if d.transition in (NEW, REOPENED) else None,
-                w.scan_id,
                 d.finding.severity or None,
             )
             for d in plan.found
@@ -348,9 +367,9 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
         ),
     )
     conn.executemany(
-        _RESOLVE,
-        ((w.finished_at, r.reason, w.scan_id, r.drift.fingerprint) for r in plan.resolved),
+        _RESOLVE, ((w.finished_at, r.reason, r.drift.fingerprint) for r in plan.resolved)
     )
+    conn.executemany(_RESOLVED_SEEN, ((r.drift.fingerprint, w.scan_id) for r in plan.resolved))
     conn.executemany(
         "INSERT INTO drift_events (fingerprint, scan_id, at, event, changes, reason) "
         "VALUES (?,?,?,?,?,?)",
@@ -361,6 +380,17 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     )
     conn.execute("DELETE FROM scan_drifts")
     return plan
+
+
+def _moved(
+    plan: LifecyclePlan, stored: dict[str, tuple[str | None, str | None]]
+) -> Iterator[tuple[str | None, str | None, str]]:
+    """(source, severity, fingerprint) of unchanged records whose source or severity moved."""
+    for d in plan.found:
+        if d.transition == UNCHANGED:
+            now = (d.finding.source, d.finding.severity or None)
+            if stored[d.fingerprint] != now:
+                yield (*now, d.fingerprint)
 
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:
