@@ -231,9 +231,10 @@ def big_scan(n: int, workdir: Path, legacy_too: bool = True) -> dict[str, Any]:
               f"(median of {out[name]['unchanged_runs']}; {statements:,} statements executed)",
               flush=True)  # fmt: skip
     prof = out["current"]["profile"] = profiled(current, findings(n), cov, stamp(10))
-    print(f"  current, one more unchanged persist, by step (thread CPU s / wall s): "
-          + "; ".join(f"{k} {prof['cpu_s'][k]:.2f}/{prof['wall_s'][k]:.2f}" for k in prof["cpu_s"])
-          + f"; WAL written {prof['wal_mb']} MB ({prof['wal_frames']:,} frames)", flush=True)
+    steps = "; ".join(f"{k} {prof['cpu_s'][k]:.2f}/{prof['wall_s'][k]:.2f}" for k in prof["cpu_s"])
+    print(f"  current, one more unchanged persist, by step (thread CPU s / wall s): {steps}; "
+          f"WAL written {prof['wal_mb']} MB ({prof['wal_frames']:,} frames)",
+          flush=True)  # fmt: skip
     if legacy_too:
         out["ratio"] = round(out["legacy"]["unchanged_s"] / out["current"]["unchanged_s"], 1)
     return out
