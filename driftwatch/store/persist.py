@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -141,9 +142,8 @@ WHERE id = ?3
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
-    counts = {k: 0 for k in _COUNTED}
-    for f in w.findings:
-        counts[f.kind.value] += 1
+    by_kind = Counter(f.kind for f in w.findings)
+    counts = {k: by_kind[Kind(k)] for k in _COUNTED}
     conn.execute(
         "UPDATE scans SET finished_at = ?, status = ?, commit_sha = ?, duration_s = ?, "
         "api_calls = ?, declared = ?, stale_source = ?, error = NULL, "
@@ -275,33 +275,29 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-# Temporary tables without keys: rows are unique by construction, and an index would
-# only cost time; every join probes the permanent table's primary key.
-_FP_TEMP = "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT)"
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-# The records this scan found again (any status): a primary-key probe per finding.
-# Nothing is written to them here: new, changed and reopened ones are upserted after,
-# unchanged ones only where their source or severity moved.
-_LOAD_PRIOR = """
-SELECT d.fingerprint, d.status, d.changes_hash, d.first_seen, d.resolved_at, d.source,
-       d.severity
-FROM scan_drifts t JOIN drifts d ON d.fingerprint = t.fingerprint
+# Every unresolved record, in one pass over the status index: the ones this scan found
+# again are its prior state; the others may resolve. Nothing is written to them here.
+_LOAD_OPEN = f"""
+SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity,
+       status, changes_hash, source
+FROM drifts WHERE status IN ({_OPEN})
 """
-_SEEN_DRIFTS = """
-INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id)
-SELECT fingerprint, :at, :scan FROM scan_drifts WHERE true
+# Resolved records this scan finds again (a primary-key probe each), a chunk at a time:
+# they reopen, and the upsert writes their source and severity.
+_LOAD_RESOLVED = """
+SELECT fingerprint, status, changes_hash, first_seen, resolved_at
+FROM drifts WHERE fingerprint IN ({marks})
+"""
+_CHUNK = 500  # bound parameters per probe (SQLite allows 32,766)
+_SEEN_DRIFT = """
+INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id) VALUES (?, ?, ?)
 ON CONFLICT (fingerprint) DO UPDATE SET
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
-# Severity is in an index: an unchanged record is updated only where its source or
-# severity changed (new [[severity]] rules), so an unchanged scan rewrites no index.
+# A record found again is updated only where its source or severity moved (severity is in
+# an index; new [[severity]] rules move it), so an unchanged scan rewrites no drift row.
 _MOVED = "UPDATE drifts SET source = ?, severity = ? WHERE fingerprint = ?"
-# The open records it did not find: candidates for resolution. NOT IN builds one
-# temporary index over this scan's fingerprints.
-_LOAD_UNFOUND = f"""
-SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity FROM drifts
-WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_drifts)
-"""
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
                     changes, changes_hash, first_seen, opened_scan_id, severity)
@@ -327,24 +323,12 @@ ON CONFLICT (fingerprint) DO UPDATE SET last_scan_id = excluded.last_scan_id
 
 
 def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
-    conn.execute(_FP_TEMP)
-    conn.execute("DELETE FROM scan_drifts")
-    # In key order: the joins below then walk the permanent index in order, not at random.
-    conn.executemany(
-        "INSERT INTO scan_drifts VALUES (?)",
-        sorted((f.fingerprint,) for f in w.findings if f.kind.is_drift),
-    )
-    prior: dict[str, Prior] = {}
-    stored: dict[str, tuple[str | None, str | None]] = {}  # source, severity
-    for fp, status, changes_hash, first_seen, resolved_at, source, severity in conn.execute(
-        _LOAD_PRIOR
-    ):
-        prior[fp] = Prior(status, changes_hash, first_seen, resolved_at)
-        stored[fp] = (source, severity)
-    conn.execute(_SEEN_DRIFTS, {"at": w.finished_at, "scan": w.scan_id})
-    unfound = list(map(StoredDrift._make, conn.execute(_LOAD_UNFOUND)))
+    found = {f.fingerprint: f for f in w.findings if f.kind.is_drift}
+    prior, moved, unfound = _load_drifts(conn, found)
+    # In key order: the seen table's B-tree is then written in order, not at random.
+    conn.executemany(_SEEN_DRIFT, ((fp, w.finished_at, w.scan_id) for fp in sorted(found)))
+    conn.executemany(_MOVED, moved)
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
-    conn.executemany(_MOVED, _moved(plan, stored))
     conn.executemany(
         _UPSERT_DRIFT,
         (
@@ -378,19 +362,36 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
             for e in plan.events
         ),
     )
-    conn.execute("DELETE FROM scan_drifts")
     return plan
 
 
-def _moved(
-    plan: LifecyclePlan, stored: dict[str, tuple[str | None, str | None]]
-) -> Iterator[tuple[str | None, str | None, str]]:
-    """(source, severity, fingerprint) of unchanged records whose source or severity moved."""
-    for d in plan.found:
-        if d.transition == UNCHANGED:
-            now = (d.finding.source, d.finding.severity or None)
-            if stored[d.fingerprint] != now:
-                yield (*now, d.fingerprint)
+Moved = list[tuple[str | None, str | None, str]]
+"""(source, severity, fingerprint) of records found again whose source or severity moved."""
+
+
+def _load_drifts(
+    conn: sqlite3.Connection, found: dict[str, Finding]
+) -> tuple[dict[str, Prior], Moved, list[StoredDrift]]:
+    """The prior state of the records this scan found (any status), those whose source
+    or severity moved, and the open records it did not find."""
+    prior: dict[str, Prior] = {}
+    moved: Moved = []
+    unfound: list[StoredDrift] = []
+    for row in conn.execute(_LOAD_OPEN):
+        f = found.get(row[0])
+        if f is None:
+            unfound.append(StoredDrift._make(row[:8]))
+            continue
+        prior[row[0]] = Prior(row[8], row[9], row[6])
+        if row[10] != f.source or row[7] != (f.severity or None):
+            moved.append((f.source, f.severity or None, row[0]))
+    rest = sorted(fp for fp in found if fp not in prior)
+    for i in range(0, len(rest), _CHUNK):
+        chunk = rest[i : i + _CHUNK]
+        sql = _LOAD_RESOLVED.format(marks=",".join("?" * len(chunk)))
+        for fp, status, changes_hash, first_seen, resolved_at in conn.execute(sql, chunk):
+            prior[fp] = Prior(status, changes_hash, first_seen, resolved_at)
+    return prior, moved, unfound
 
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:
