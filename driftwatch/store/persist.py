@@ -11,10 +11,11 @@ import datetime as dt
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
 from driftwatch.config import IgnoreRule
@@ -195,61 +196,81 @@ def _scope(e: ScopeError) -> tuple[str, str, str]:
     return (e.scope.account, e.scope.region, e.scope.type)
 
 
-_RES_TEMP = """
-CREATE TEMP TABLE IF NOT EXISTS scan_resources (
-    key TEXT, account TEXT, region TEXT, type TEXT, resource_id TEXT,
-    kind TEXT, source TEXT, reason TEXT, live_id TEXT, hash TEXT, snapshot TEXT
-)"""
-
-# A snapshot row when a resource is new, changes kind, or its content changes. A
-# not-checked resource records the kind change only: its last snapshot read stays.
-_NEW_SNAPSHOTS = """
-INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot)
-SELECT t.key, :scan, :at, t.kind, t.hash, t.snapshot
-FROM scan_resources t LEFT JOIN resources r ON r.key = t.key
-WHERE r.key IS NULL OR r.kind IS NOT t.kind
-   OR (t.kind != 'not_checked' AND r.snapshot_hash IS NOT t.hash)
+# The stored state of one scope's resources (index on account, region, type, id).
+_LOAD_RESOURCES = """
+SELECT key, kind, source, reason, live_id, snapshot_hash FROM resources
+WHERE account = ? AND region = ? AND type = ?
 """
-
-# A resource row is rewritten only when something in it changed: an unchanged scan
-# writes only the narrow seen rows (migration m014).
-_UPSERT_RESOURCES = """
-INSERT INTO resources (key, account, region, type, resource_id, live_id, kind, source, reason,
+_INSERT_RESOURCE = """
+INSERT INTO resources (key, account, region, type, resource_id, kind, source, reason, live_id,
                        snapshot_hash, first_seen)
-SELECT key, account, region, type, resource_id, live_id, kind, source, reason, hash, :at
-FROM scan_resources WHERE true
-ON CONFLICT (key) DO UPDATE SET
-    kind = excluded.kind, source = excluded.source, reason = excluded.reason,
-    live_id = CASE WHEN excluded.kind = 'not_checked' THEN resources.live_id
-                   ELSE excluded.live_id END,
-    snapshot_hash = CASE WHEN excluded.kind = 'not_checked' THEN resources.snapshot_hash
-                         ELSE excluded.snapshot_hash END
-WHERE resources.kind IS NOT excluded.kind OR resources.source IS NOT excluded.source
-   OR resources.reason IS NOT excluded.reason
-   OR (excluded.kind != 'not_checked' AND (resources.live_id IS NOT excluded.live_id
-       OR resources.snapshot_hash IS NOT excluded.snapshot_hash))
+VALUES (?,?,?,?,?,?,?,?,?,?,?)
 """
+_UPDATE_RESOURCE = """
+UPDATE resources SET kind = ?, source = ?, reason = ?, live_id = ?, snapshot_hash = ?
+WHERE key = ?
+"""
+_INSERT_SNAPSHOT = """
+INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)
+"""
+# This scan's resource keys as one JSON array (see _SEEN_DRIFTS).
 _SEEN_RESOURCES = """
 INSERT INTO resource_seen (key, last_seen, last_scan_id)
-SELECT key, :at, :scan FROM scan_resources WHERE true
+SELECT value, :at, :scan FROM json_each(:keys) WHERE true
 ON CONFLICT (key) DO UPDATE SET
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
+NOT_CHECKED = Kind.NOT_CHECKED.value
+
+Row = tuple[Any, ...]
+"""A resource as this scan found it: key, account, region, type, resource_id, kind,
+source, reason, live_id, snapshot hash, snapshot (the last three None if not checked)."""
+Stored = tuple[str, str | None, str | None, str | None, str | None]
+"""A resource as stored: kind, source, reason, live_id, snapshot hash."""
+
+
+@dataclass
+class ResourceWrites:
+    """What a scan writes to `resources` and `snapshots` (its seen rows aside)."""
+
+    new: list[Row] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATE_RESOURCE's values
+    snapshots: list[Row] = field(default_factory=list)  # key, kind, hash, snapshot
+
+
+def plan_resources(stored: dict[str, Stored], rows: Iterable[Row]) -> ResourceWrites:
+    """Which resources are new or changed, and which need a snapshot row: when a
+    resource is new, changes kind, or its content changes. A not-checked resource keeps
+    its last live id and snapshot read, and records a kind change only."""
+    out = ResourceWrites()
+    for row in rows:
+        key, kind, source, reason, live_id, digest, snapshot = row[0], *row[5:]
+        old = stored.get(key)
+        if old is None or old[0] != kind or (kind != NOT_CHECKED and old[4] != digest):
+            out.snapshots.append((key, kind, digest, snapshot))
+        if old is None:
+            out.new.append(row)
+            continue
+        if kind == NOT_CHECKED:
+            live_id, digest = old[3], old[4]
+        if old != (kind, source, reason, live_id, digest):
+            out.changed.append((kind, source, reason, live_id, digest, key))
+    return out
 
 
 def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
-    conn.execute(_RES_TEMP)
-    conn.execute("DELETE FROM scan_resources")
-    # In key order: the statements below then walk the permanent tables' keys in order.
-    conn.executemany(
-        "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        sorted(_resource_rows(w.findings), key=itemgetter(0)),
-    )
-    params = {"scan": w.scan_id, "at": w.finished_at}
-    conn.execute(_NEW_SNAPSHOTS, params)
-    conn.execute(_UPSERT_RESOURCES, params)
-    conn.execute(_SEEN_RESOURCES, params)
-    conn.execute("DELETE FROM scan_resources")
+    rows = {row[0]: row for row in _resource_rows(w.findings)}
+    stored: dict[str, Stored] = {}
+    for scope in {row[1:4] for row in rows.values()}:
+        stored.update((r[0], r[1:]) for r in conn.execute(_LOAD_RESOURCES, scope))
+    plan = plan_resources(stored, rows.values())
+    at, scan = w.finished_at, w.scan_id
+    conn.executemany(_INSERT_RESOURCE, ((*row[:10], at) for row in plan.new))
+    conn.executemany(_UPDATE_RESOURCE, plan.changed)
+    conn.executemany(_INSERT_SNAPSHOT, ((k, scan, at, *rest) for k, *rest in plan.snapshots))
+    # In key order: the seen table's B-tree is then written in order, not at random.
+    keys = orjson.dumps(sorted(rows)).decode()
+    conn.execute(_SEEN_RESOURCES, {"at": at, "scan": scan, "keys": keys})
 
 
 def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
@@ -266,7 +287,7 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
             f.region,
             f.type,
             f.id,
-            str(f.kind),
+            f.kind.value,
             f.source,
             f.reason,
             live_id,
@@ -290,8 +311,11 @@ SELECT fingerprint, status, changes_hash, first_seen, resolved_at
 FROM drifts WHERE fingerprint IN ({marks})
 """
 _CHUNK = 500  # bound parameters per probe (SQLite allows 32,766)
-_SEEN_DRIFT = """
-INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id) VALUES (?, ?, ?)
+# This scan's fingerprints as one JSON array: 2.5x cheaper than an executemany of the
+# same upsert (100,000 rows: 0.06 s against 0.15 s).
+_SEEN_DRIFTS = """
+INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id)
+SELECT value, :at, :scan FROM json_each(:fingerprints) WHERE true
 ON CONFLICT (fingerprint) DO UPDATE SET
     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
@@ -326,7 +350,8 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     found = {f.fingerprint: f for f in w.findings if f.kind.is_drift}
     prior, moved, unfound = _load_drifts(conn, found)
     # In key order: the seen table's B-tree is then written in order, not at random.
-    conn.executemany(_SEEN_DRIFT, ((fp, w.finished_at, w.scan_id) for fp in sorted(found)))
+    fps = orjson.dumps(sorted(found)).decode()
+    conn.execute(_SEEN_DRIFTS, {"at": w.finished_at, "scan": w.scan_id, "fingerprints": fps})
     conn.executemany(_MOVED, moved)
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
     conn.executemany(
