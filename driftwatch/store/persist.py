@@ -1,8 +1,10 @@
 """Persisting one scan, set-based: a handful of statements however many findings there are.
 
 Callers run `persist_scan` inside one transaction (Store.persist_scan). Only open
-drifts, and resolved ones this scan finds again, are loaded; unchanged records are
-touched by one UPDATE; snapshots are written only when a resource's state changes.
+drifts, and resolved ones this scan finds again, are loaded; only new and changed
+drift and resource rows are written, and snapshots only when a resource's state
+changes. What moves on every record found, `last_seen` and `last_scan_id`, is written
+to the narrow `drift_seen` and `resource_seen` tables, one statement each.
 """
 
 from __future__ import annotations
