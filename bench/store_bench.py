@@ -293,7 +293,10 @@ def fill_history(path: Path, resolved: int, events: int) -> None:
         if len(batch) == 50_000:
             _insert_drifts(conn, batch)
     _insert_drifts(conn, batch)
-    conn.executemany("INSERT INTO drift_seen VALUES (?, ?, 1)", sorted((fp, old) for fp in fps))
+    conn.executemany(
+        "INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id) VALUES (?, ?, 1)",
+        ((fp, old) for fp in fps),
+    )
     rows: list[tuple[Any, ...]] = []
     for i in range(events):
         rows.append((fps[i % len(fps)], 1, old, "opened" if i % 2 == 0 else "resolved", changes))

@@ -115,7 +115,9 @@ def _resources(conn: sqlite3.Connection, n: int, open_: int, scans: int) -> None
         "snapshot_hash, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
-    conn.executemany("INSERT INTO resource_seen VALUES (?,?,?)", sorted(seen))
+    conn.executemany(
+        "INSERT INTO resource_seen (key, last_seen, last_scan_id) VALUES (?,?,?)", seen
+    )
     conn.executemany(
         "INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)",
         snaps,
@@ -148,7 +150,9 @@ def _drifts(
         "opened_scan_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
-    conn.executemany("INSERT INTO drift_seen VALUES (?,?,?)", sorted(seen))
+    conn.executemany(
+        "INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id) VALUES (?,?,?)", seen
+    )
     return fps
 
 

@@ -30,7 +30,7 @@ from driftwatch.store.persist import (
     resource_key,
 )
 from driftwatch.store.prune import PruneCounts, prune
-from driftwatch.store.read import DRIFTS, RESOURCES
+from driftwatch.store.read import DRIFT_ROW, DRIFTS, RESOURCE_ROW, RESOURCES
 
 if TYPE_CHECKING:
     from driftwatch.alerts import AlertSetup, Digest
@@ -426,13 +426,13 @@ class Store:
                 where.append(f"{column} = ?")
                 args.append(value)
         return self._rows(
-            f"SELECT * FROM {DRIFTS}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            f"SELECT {DRIFT_ROW} FROM {DRIFTS}{' WHERE ' + ' AND '.join(where) if where else ''} "
             "ORDER BY first_seen, fingerprint",
             args,
         )
 
     def drift(self, fingerprint: str) -> dict[str, Any] | None:
-        rows = self._rows(f"SELECT * FROM {DRIFTS} WHERE fingerprint = ?", [fingerprint])
+        rows = self._rows(f"SELECT {DRIFT_ROW} FROM {DRIFTS} WHERE fingerprint = ?", [fingerprint])
         return rows[0] if rows else None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -449,15 +449,17 @@ class Store:
     def resources(self) -> list[dict[str, Any]]:
         """Every resource's current state, with its latest snapshot read."""
         return self._rows(
-            f"SELECT *, (SELECT s.snapshot FROM snapshots s WHERE s.key = resources.key "
-            "AND s.snapshot IS NOT NULL ORDER BY s.id DESC LIMIT 1) AS snapshot "
+            f"SELECT {RESOURCE_ROW}, (SELECT s.snapshot FROM snapshots s "
+            "WHERE s.key = resources.key AND s.snapshot IS NOT NULL ORDER BY s.id DESC LIMIT 1) "
+            "AS snapshot "
             f"FROM {RESOURCES} ORDER BY key"
         )
 
     def resource_rows(self, rtype: str, rid: str) -> list[dict[str, Any]]:
         """The stored resources of a type with this id (in any account or region)."""
         return self._rows(
-            f"SELECT * FROM {RESOURCES} WHERE type = ? AND resource_id = ? ORDER BY key",
+            f"SELECT {RESOURCE_ROW} FROM {RESOURCES} WHERE type = ? AND resource_id = ? "
+            "ORDER BY key",
             [rtype, rid],
         )
 
@@ -468,7 +470,7 @@ class Store:
 
     def drifts_of(self, account: str, region: str, rtype: str, rid: str) -> list[dict[str, Any]]:
         return self._rows(
-            f"SELECT * FROM {DRIFTS} WHERE account = ? AND region = ? AND type = ? "
+            f"SELECT {DRIFT_ROW} FROM {DRIFTS} WHERE account = ? AND region = ? AND type = ? "
             "AND resource_id = ? ORDER BY first_seen",
             [account, region, rtype, rid],
         )

@@ -153,6 +153,9 @@ _DRIFT_COLUMNS = (
 # narrow side tables (migration m014); USING keeps `fingerprint` and `key` unqualified.
 DRIFTS = "drifts LEFT JOIN drift_seen USING (fingerprint)"
 RESOURCES = "resources LEFT JOIN resource_seen USING (key)"
+# Whole rows of each (the seen tables' own id left out).
+DRIFT_ROW = "drifts.*, drift_seen.last_seen, drift_seen.last_scan_id"
+RESOURCE_ROW = "resources.*, resource_seen.last_seen, resource_seen.last_scan_id"
 SEEN_COLUMNS = ("last_seen", "last_scan_id")
 
 
@@ -416,7 +419,7 @@ def resource_page(conn: sqlite3.Connection, q: ResourceQuery) -> Page:
 
 
 def resource(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
-    return _row(conn, f"SELECT * FROM {RESOURCES} WHERE key = ?", [key])
+    return _row(conn, f"SELECT {RESOURCE_ROW} FROM {RESOURCES} WHERE key = ?", [key])
 
 
 def snapshot_history(conn: sqlite3.Connection, key: str, limit: int = 100) -> list[dict[str, Any]]:
