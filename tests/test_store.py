@@ -419,7 +419,7 @@ def test_not_checked_moves_last_seen_and_keeps_the_last_read(tmp_path: Path) -> 
 
 
 def test_many_resolved_drifts_found_again_reopen(tmp_path: Path) -> None:
-    """Resolved records found again are probed in chunks of bound parameters."""
+    """Resolved records found again are probed by key, many at once."""
     store = Store(tmp_path / "d.db")
     n = 1203
     persist(store, [modified(f"r{i}", "x") for i in range(n)], {SCOPE}, T1)
