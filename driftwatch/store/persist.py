@@ -270,7 +270,7 @@ def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
     conn.executemany(_INSERT_RESOURCE, ((*row[:10], at) for row in plan.new))
     conn.executemany(_UPDATE_RESOURCE, plan.changed)
     conn.executemany(_INSERT_SNAPSHOT, ((k, scan, at, *rest) for k, *rest in plan.snapshots))
-    # In key order: the seen table's B-tree is then written in order, not at random.
+    # In key order: the seen table's unique index is then walked in order, not at random.
     keys = orjson.dumps(sorted(rows)).decode()
     conn.execute(_SEEN_RESOURCES, {"at": at, "scan": scan, "keys": keys})
 
@@ -350,7 +350,7 @@ ON CONFLICT (fingerprint) DO UPDATE SET last_scan_id = excluded.last_scan_id
 def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
     found = {f.fingerprint: f for f in w.findings if f.kind.is_drift}
     prior, moved, unfound = _load_drifts(conn, found)
-    # In key order: the seen table's B-tree is then written in order, not at random.
+    # In key order: the seen table's unique index is then walked in order, not at random.
     fps = orjson.dumps(sorted(found)).decode()
     conn.execute(_SEEN_DRIFTS, {"at": w.finished_at, "scan": w.scan_id, "fingerprints": fps})
     conn.executemany(_MOVED, moved)
