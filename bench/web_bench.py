@@ -106,7 +106,7 @@ def _scans(conn: sqlite3.Connection, n: int) -> None:
 
 
 def _resources(conn: sqlite3.Connection, n: int, open_: int, scans: int) -> None:
-    rows, snaps = [], []
+    rows, snaps, seen = [], [], []
     for i in range(n):
         account, region, rtype, rid = place(i)
         kind = DRIFT_KINDS[i % 3] if i < open_ else "in_sync"
@@ -114,13 +114,16 @@ def _resources(conn: sqlite3.Connection, n: int, open_: int, scans: int) -> None
         snap = json.dumps({"id": rid, "tags": {"team": f"team-{i % 17}"}, "versioning": "Enabled"})
         digest = text_hash(snap)
         source = None if kind == "unmanaged" else f"declared/{rtype}/{i // 500}.yaml"
-        rows.append((key, account, region, rtype, rid, rid, kind, source, scans, digest,
-                     stamp(0), stamp(scans * 60 + 3)))  # fmt: skip
+        rows.append((key, account, region, rtype, rid, rid, kind, source, digest, stamp(0)))
+        seen.append((key, stamp(scans * 60 + 3), scans))
         snaps.append((key, 1, stamp(3), kind, digest, snap))
     conn.executemany(
         "INSERT INTO resources (key, account, region, type, resource_id, live_id, kind, source, "
-        "last_scan_id, snapshot_hash, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "snapshot_hash, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?)",
         rows,
+    )
+    conn.executemany(
+        "INSERT INTO resource_seen (key, last_seen, last_scan_id) VALUES (?,?,?)", seen
     )
     conn.executemany(
         "INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)",
@@ -131,7 +134,7 @@ def _resources(conn: sqlite3.Connection, n: int, open_: int, scans: int) -> None
 def _drifts(
     conn: sqlite3.Connection, resources: int, open_: int, resolved: int, scans: int
 ) -> list[str]:
-    rows, fps = [], []
+    rows, fps, seen = [], [], []
     changes = json.dumps([{"path": "tags.team", "declared": "platform", "live": "data"}])
     for i in range(open_ + resolved):
         account, region, rtype, rid = place(i % resources)
@@ -145,14 +148,17 @@ def _drifts(
             fp, account, region, rtype, rid, kind, "open" if is_open else "resolved",
             None if kind == "unmanaged" else f"declared/{rtype}/{i // 500}.yaml",
             changes if kind == "modified" else "[]", text_hash(changes), stamp(first),
-            stamp(scans * 60 + 3) if is_open else stamp(first + 600),
-            None if is_open else stamp(first + 600), None if is_open else "in sync", 1, scans,
+            None if is_open else stamp(first + 600), None if is_open else "in sync", 1,
         ))  # fmt: skip
+        seen.append((fp, stamp(scans * 60 + 3) if is_open else stamp(first + 600), scans))
     conn.executemany(
         "INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, "
-        "source, changes, changes_hash, first_seen, last_seen, resolved_at, resolved_reason, "
-        "opened_scan_id, last_scan_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "source, changes, changes_hash, first_seen, resolved_at, resolved_reason, "
+        "opened_scan_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
+    )
+    conn.executemany(
+        "INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id) VALUES (?,?,?)", seen
     )
     return fps
 

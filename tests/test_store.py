@@ -7,12 +7,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from driftwatch.config import IgnoreRule
 from driftwatch.errors import StoreError
 from driftwatch.lifecycle import Coverage, LifecyclePlan
 from driftwatch.models import Change, Finding, Hidden, Kind, Scope
 from driftwatch.store import ScanWrite, Store
+from driftwatch.store.migrations import migrations
+from driftwatch.store.persist import NOT_CHECKED, plan_resources
 
 SCOPE = Scope("prod", "us-east-1", "aws_s3_bucket")
 OTHER = Scope("prod", "eu-west-1", "aws_s3_bucket")
@@ -344,3 +347,173 @@ def test_a_new_severity_reaches_an_unchanged_drift(tmp_path: Path) -> None:
     [row] = store.drifts()
     assert (row["severity"], row["last_seen"]) == ("critical", "2026-01-01T01:00:00Z")
 
+
+# --- last_seen / last_scan_id in their side tables (migration m014) -------------------
+
+T1, T2, T3 = "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"
+
+
+def count_updates(conn: sqlite3.Connection) -> None:
+    """Count every UPDATE of a drift or resource row (a trigger fires even when the
+    new values equal the old ones: it counts rewrites, not changes)."""
+    conn.execute("CREATE TEMP TABLE rewrites (tbl TEXT)")
+    for table in ("drifts", "resources"):
+        conn.execute(
+            f"CREATE TEMP TRIGGER count_{table} AFTER UPDATE ON main.{table} "
+            f"BEGIN INSERT INTO rewrites VALUES ('{table}'); END"
+        )
+
+
+def rewrites(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT tbl FROM rewrites ORDER BY tbl")]
+
+
+def test_an_unchanged_scan_moves_last_seen_and_rewrites_no_record(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x"), in_sync("b")], {SCOPE}, T1)
+    count_updates(store.conn)
+    persist(store, [modified("a", "x"), in_sync("b")], {SCOPE}, T2)
+    assert rewrites(store.conn) == []
+    [drift] = store.drifts()
+    assert (drift["first_seen"], drift["last_seen"], drift["last_scan_id"]) == (T1, T2, 2)
+    res = {r["resource_id"]: r for r in store.resources()}
+    assert [(res[k]["first_seen"], res[k]["last_seen"], res[k]["last_scan_id"]) for k in "ab"] == [
+        (T1, T2, 2),
+        (T1, T2, 2),
+    ]
+
+
+def test_a_moved_source_rewrites_only_that_record(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x"), modified("b", "x")], {SCOPE}, T1)
+    count_updates(store.conn)
+    moved = modified("b", "x")
+    moved.source = "moved.yaml"
+    plan = persist(store, [modified("a", "x"), moved], {SCOPE}, T2)
+    assert [d.transition for d in plan.found] == ["unchanged", "unchanged"]
+    assert rewrites(store.conn) == ["drifts", "resources"]  # b's drift and b's resource
+    assert {d["resource_id"]: d["source"] for d in store.drifts()} == {
+        "a": "m.yaml",
+        "b": "moved.yaml",
+    }
+
+
+def test_a_resolved_drift_keeps_when_it_was_last_seen(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x")], {SCOPE}, T1)
+    persist(store, [in_sync("a")], {SCOPE}, T2)
+    [drift] = store.drifts()
+    assert (drift["status"], drift["last_seen"], drift["last_scan_id"]) == ("resolved", T1, 2)
+    assert drift["resolved_at"] == T2
+
+
+def test_not_checked_moves_last_seen_and_keeps_the_last_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    persist(store, [modified("a", "x")], {SCOPE}, T1)
+    persist(store, [not_checked("a")], {SCOPE}, T2)
+    [res] = store.resources()
+    assert (res["kind"], res["live_id"], res["last_seen"]) == ("not_checked", "a", T2)
+    assert res["snapshot"] == {"tags": {"team": "x"}}
+    [drift] = store.drifts()
+    assert (drift["status"], drift["last_seen"]) == ("open", T1)  # not found, not resolved
+
+
+def test_many_resolved_drifts_found_again_reopen(tmp_path: Path) -> None:
+    """Resolved records found again are probed by key, many at once."""
+    store = Store(tmp_path / "d.db")
+    n = 1203
+    persist(store, [modified(f"r{i}", "x") for i in range(n)], {SCOPE}, T1)
+    persist(store, [in_sync(f"r{i}") for i in range(n)], {SCOPE}, T2)
+    plan = persist(store, [modified(f"r{i}", "x") for i in range(n)], {SCOPE}, T3)
+    assert {d.transition for d in plan.found} == {"reopened"} and len(plan.found) == n
+    rows = store.drifts()
+    assert {(r["status"], r["first_seen"], r["last_seen"], r["last_scan_id"]) for r in rows} == {
+        ("open", T1, T3, 3)  # reopened within the window: the original first_seen
+    }
+
+
+def test_seen_rows_go_with_their_records(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    old = "2026-01-01T00:00:00Z"
+    persist(store, [modified("gone", "x"), in_sync("fixed")], {SCOPE, OTHER}, old)
+    persist(store, [modified("open", "x")], {SCOPE}, "2026-06-01T00:00:00Z",
+            declared=frozenset({modified("open", "x").key}))  # fmt: skip
+    counts = store.prune("2026-07-01T00:00:00Z")
+    assert (counts.drifts, counts.resources) == (1, 2)
+    conn = store.conn
+    assert conn.execute("SELECT count(*) FROM drift_seen").fetchone()[0] == 1
+    assert [r[0] for r in conn.execute("SELECT key FROM resource_seen")] == [
+        "prod/us-east-1/aws_s3_bucket/open"
+    ]
+
+
+def test_the_migration_moves_last_seen_to_the_side_tables(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = Database(path)
+    step = next(m.name for m in migrations.pending(db) if m.name.endswith("_seen_tables"))
+    migrations.apply(db, stop_before=step)
+    db.execute(
+        "INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, "
+        "first_seen, last_seen, last_scan_id) VALUES "
+        "('fp1', 'prod', 'us-east-1', 'aws_s3_bucket', 'a', 'modified', 'open', ?, ?, 7)",
+        [T1, T2],
+    )
+    db.execute(
+        "INSERT INTO resources (key, account, region, type, resource_id, kind, first_seen, "
+        "last_seen, last_scan_id) VALUES "
+        "('prod/us-east-1/aws_s3_bucket/a', 'prod', 'us-east-1', 'aws_s3_bucket', 'a', "
+        "'modified', ?, ?, 7)",
+        [T1, T3],
+    )
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    [drift] = store.drifts()
+    [res] = store.resources()
+    assert (drift["first_seen"], drift["last_seen"], drift["last_scan_id"]) == (T1, T2, 7)
+    assert (res["first_seen"], res["last_seen"], res["last_scan_id"]) == (T1, T3, 7)
+    for table in ("drifts", "resources"):
+        columns = {c.name for c in store.db.table(table).columns}
+        assert not columns & {"last_seen", "last_scan_id"}
+
+
+def row(key: str, kind: str, digest: str | None, **kw: str | None) -> tuple[object, ...]:
+    """A scan's resource row (see persist.Row)."""
+    live_id = None if kind == NOT_CHECKED else key
+    snapshot = None if kind == NOT_CHECKED else f"snap-{digest}"
+    return (key, "prod", "us-east-1", "aws_s3_bucket", key, kind, kw.get("source", "m.yaml"),
+            kw.get("reason"), live_id, digest, snapshot)  # fmt: skip
+
+
+def test_plan_resources_writes_only_what_changed() -> None:
+    stored = {
+        "same": ("in_sync", "m.yaml", None, "same", "h1"),
+        "content": ("in_sync", "m.yaml", None, "content", "h1"),
+        "kind": ("in_sync", "m.yaml", None, "kind", "h1"),
+        "unread": ("modified", "m.yaml", None, "unread", "h1"),
+        "still-unread": ("not_checked", "m.yaml", "denied", "still-unread", "h1"),
+    }
+    plan = plan_resources(
+        stored,
+        [
+            row("same", "in_sync", "h1"),
+            row("content", "in_sync", "h2"),
+            row("kind", "modified", "h1"),
+            row("unread", NOT_CHECKED, None, reason="denied"),
+            row("still-unread", NOT_CHECKED, None, reason="denied"),
+            row("new", "unmanaged", "h3", source=None),
+        ],
+    )
+    assert [r[0] for r in plan.new] == ["new"]
+    assert plan.changed == [
+        ("in_sync", "m.yaml", None, "content", "h2", "content"),
+        ("modified", "m.yaml", None, "kind", "h1", "kind"),
+        # not checked: the last live id and snapshot hash read stay
+        ("not_checked", "m.yaml", "denied", "unread", "h1", "unread"),
+    ]
+    assert plan.snapshots == [
+        ("content", "in_sync", "h2", "snap-h2"),
+        ("kind", "modified", "h1", "snap-h1"),
+        ("unread", NOT_CHECKED, None, None),  # the kind change only
+        ("new", "unmanaged", "h3", "snap-h3"),
+    ]

@@ -30,6 +30,7 @@ from driftwatch.store.persist import (
     resource_key,
 )
 from driftwatch.store.prune import PruneCounts, prune
+from driftwatch.store.read import DRIFT_ROW, DRIFTS, RESOURCE_ROW, RESOURCES
 
 if TYPE_CHECKING:
     from driftwatch.alerts import AlertSetup, Digest
@@ -442,14 +443,21 @@ class Store:
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
-        rows = self.db.table("drifts").rows_where(
-            " AND ".join(where) or None, args, order_by="first_seen, fingerprint"
+        return self._rows(
+            f"SELECT {DRIFT_ROW} FROM {DRIFTS}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            "ORDER BY first_seen, fingerprint",
+            args,
         )
-        return [decode(r) for r in rows]
 
     def drift(self, fingerprint: str) -> dict[str, Any] | None:
-        rows = list(self.db.table("drifts").rows_where("fingerprint = ?", [fingerprint]))
-        return decode(rows[0]) if rows else None
+        rows = self._rows(f"SELECT {DRIFT_ROW} FROM {DRIFTS} WHERE fingerprint = ?", [fingerprint])
+        return rows[0] if rows else None
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """A query's rows as dicts, JSON columns parsed."""
+        cur = self.db.execute(sql, list(args))
+        cols = [c[0] for c in cur.description]
+        return [decode(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
 
     def events(self, fingerprint: str | None = None) -> list[dict[str, Any]]:
         where, args = ("fingerprint = ?", [fingerprint]) if fingerprint else (None, None)
@@ -458,20 +466,19 @@ class Store:
 
     def resources(self) -> list[dict[str, Any]]:
         """Every resource's current state, with its latest snapshot read."""
-        rows = self.db.execute(
-            "SELECT r.*, (SELECT s.snapshot FROM snapshots s WHERE s.key = r.key "
-            "AND s.snapshot IS NOT NULL ORDER BY s.id DESC LIMIT 1) AS snapshot "
-            "FROM resources r ORDER BY r.key"
+        return self._rows(
+            f"SELECT {RESOURCE_ROW}, (SELECT s.snapshot FROM snapshots s "
+            "WHERE s.key = resources.key AND s.snapshot IS NOT NULL ORDER BY s.id DESC LIMIT 1) "
+            "AS snapshot "
+            f"FROM {RESOURCES} ORDER BY key"
         )
-        cols = [c[0] for c in rows.description]
-        return [decode(dict(zip(cols, r, strict=True))) for r in rows.fetchall()]
 
     def resource_rows(self, rtype: str, rid: str) -> list[dict[str, Any]]:
         """The stored resources of a type with this id (in any account or region)."""
-        return list(
-            self.db.table("resources").rows_where(
-                "type = ? AND resource_id = ?", [rtype, rid], order_by="key"
-            )
+        return self._rows(
+            f"SELECT {RESOURCE_ROW} FROM {RESOURCES} WHERE type = ? AND resource_id = ? "
+            "ORDER BY key",
+            [rtype, rid],
         )
 
     def snapshots(self, key: str) -> list[dict[str, Any]]:
@@ -480,12 +487,11 @@ class Store:
         return [decode(r) for r in rows]
 
     def drifts_of(self, account: str, region: str, rtype: str, rid: str) -> list[dict[str, Any]]:
-        rows = self.db.table("drifts").rows_where(
-            "account = ? AND region = ? AND type = ? AND resource_id = ?",
+        return self._rows(
+            f"SELECT {DRIFT_ROW} FROM {DRIFTS} WHERE account = ? AND region = ? AND type = ? "
+            "AND resource_id = ? ORDER BY first_seen",
             [account, region, rtype, rid],
-            order_by="first_seen",
         )
-        return [decode(r) for r in rows]
 
     # --- people's actions (dashboard, API, CLI) -------------------------------------------
 

@@ -1,8 +1,10 @@
 """Persisting one scan, set-based: a handful of statements however many findings there are.
 
 Callers run `persist_scan` inside one transaction (Store.persist_scan). Only open
-drifts, and resolved ones this scan finds again, are loaded; unchanged records are
-touched by one UPDATE; snapshots are written only when a resource's state changes.
+drifts, and resolved ones this scan finds again, are loaded; only new and changed
+drift and resource rows are written, and snapshots only when a resource's state
+changes. What moves on every record found, `last_seen` and `last_scan_id`, is written
+to the narrow `drift_seen` and `resource_seen` tables, one statement each.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from driftwatch.alerts import AlertSetup, ScanFacts, alert_items, plan_digests, scan_link
 from driftwatch.config import IgnoreRule
@@ -142,9 +147,8 @@ WHERE id = ?3
 
 
 def _update_scan(conn: sqlite3.Connection, w: ScanWrite) -> None:
-    counts = {k: 0 for k in _COUNTED}
-    for f in w.findings:
-        counts[f.kind.value] += 1
+    by_kind = Counter(f.kind for f in w.findings)
+    counts = {k: by_kind[Kind(k)] for k in _COUNTED}
     conn.execute(
         "UPDATE scans SET finished_at = ?, status = ?, commit_sha = ?, duration_s = ?, "
         "api_calls = ?, declared = ?, stale_source = ?, error = NULL, "
@@ -208,49 +212,81 @@ def _scope(e: ScopeError) -> tuple[str, str, str]:
     return (e.scope.account, e.scope.region, e.scope.type)
 
 
-_RES_TEMP = """
-CREATE TEMP TABLE IF NOT EXISTS scan_resources (
-    key TEXT, account TEXT, region TEXT, type TEXT, resource_id TEXT,
-    kind TEXT, source TEXT, reason TEXT, live_id TEXT, hash TEXT, snapshot TEXT
-)"""
-
-# A snapshot row when a resource is new, changes kind, or its content changes. A
-# not-checked resource records the kind change only: its last snapshot read stays.
-_NEW_SNAPSHOTS = """
-INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot)
-SELECT t.key, :scan, :at, t.kind, t.hash, t.snapshot
-FROM scan_resources t LEFT JOIN resources r ON r.key = t.key
-WHERE r.key IS NULL OR r.kind IS NOT t.kind
-   OR (t.kind != 'not_checked' AND r.snapshot_hash IS NOT t.hash)
+# The stored state of one scope's resources (index on account, region, type, id).
+_LOAD_RESOURCES = """
+SELECT key, kind, source, reason, live_id, snapshot_hash FROM resources
+WHERE account = ? AND region = ? AND type = ?
 """
-
-_UPSERT_RESOURCES = """
-INSERT INTO resources (key, account, region, type, resource_id, live_id, kind, source, reason,
-                       last_scan_id, snapshot_hash, first_seen, last_seen)
-SELECT key, account, region, type, resource_id, live_id, kind, source, reason,
-       :scan, hash, :at, :at
-FROM scan_resources WHERE true
+_INSERT_RESOURCE = """
+INSERT INTO resources (key, account, region, type, resource_id, kind, source, reason, live_id,
+                       snapshot_hash, first_seen)
+VALUES (?,?,?,?,?,?,?,?,?,?,?)
+"""
+_UPDATE_RESOURCE = """
+UPDATE resources SET kind = ?, source = ?, reason = ?, live_id = ?, snapshot_hash = ?
+WHERE key = ?
+"""
+_INSERT_SNAPSHOT = """
+INSERT INTO snapshots (key, scan_id, at, kind, hash, snapshot) VALUES (?,?,?,?,?,?)
+"""
+# This scan's resource keys as one JSON array (see _SEEN_DRIFTS).
+_SEEN_RESOURCES = """
+INSERT INTO resource_seen (key, last_seen, last_scan_id)
+SELECT value, :at, :scan FROM json_each(:keys) WHERE true
 ON CONFLICT (key) DO UPDATE SET
-    kind = excluded.kind, source = excluded.source, reason = excluded.reason,
-    last_scan_id = excluded.last_scan_id, last_seen = excluded.last_seen,
-    live_id = CASE WHEN excluded.kind = 'not_checked' THEN resources.live_id
-                   ELSE excluded.live_id END,
-    snapshot_hash = CASE WHEN excluded.kind = 'not_checked' THEN resources.snapshot_hash
-                         ELSE excluded.snapshot_hash END
+    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
+NOT_CHECKED = Kind.NOT_CHECKED.value
+
+Row = tuple[Any, ...]
+"""A resource as this scan found it: key, account, region, type, resource_id, kind,
+source, reason, live_id, snapshot hash, snapshot (the last three None if not checked)."""
+Stored = tuple[str, str | None, str | None, str | None, str | None]
+"""A resource as stored: kind, source, reason, live_id, snapshot hash."""
+
+
+@dataclass
+class ResourceWrites:
+    """What a scan writes to `resources` and `snapshots` (its seen rows aside)."""
+
+    new: list[Row] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATE_RESOURCE's values
+    snapshots: list[Row] = field(default_factory=list)  # key, kind, hash, snapshot
+
+
+def plan_resources(stored: dict[str, Stored], rows: Iterable[Row]) -> ResourceWrites:
+    """Which resources are new or changed, and which need a snapshot row: when a
+    resource is new, changes kind, or its content changes. A not-checked resource keeps
+    its last live id and snapshot read, and records a kind change only."""
+    out = ResourceWrites()
+    for row in rows:
+        key, kind, source, reason, live_id, digest, snapshot = row[0], *row[5:]
+        old = stored.get(key)
+        if old is None or old[0] != kind or (kind != NOT_CHECKED and old[4] != digest):
+            out.snapshots.append((key, kind, digest, snapshot))
+        if old is None:
+            out.new.append(row)
+            continue
+        if kind == NOT_CHECKED:
+            live_id, digest = old[3], old[4]
+        if old != (kind, source, reason, live_id, digest):
+            out.changed.append((kind, source, reason, live_id, digest, key))
+    return out
 
 
 def _write_resources(conn: sqlite3.Connection, w: ScanWrite) -> None:
-    conn.execute(_RES_TEMP)
-    conn.execute("DELETE FROM scan_resources")
-    conn.executemany(
-        "INSERT INTO scan_resources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        _resource_rows(w.findings),
-    )
-    params = {"scan": w.scan_id, "at": w.finished_at}
-    conn.execute(_NEW_SNAPSHOTS, params)
-    conn.execute(_UPSERT_RESOURCES, params)
-    conn.execute("DELETE FROM scan_resources")
+    rows = {row[0]: row for row in _resource_rows(w.findings)}
+    stored: dict[str, Stored] = {}
+    for scope in {row[1:4] for row in rows.values()}:
+        stored.update((r[0], r[1:]) for r in conn.execute(_LOAD_RESOURCES, scope))
+    plan = plan_resources(stored, rows.values())
+    at, scan = w.finished_at, w.scan_id
+    conn.executemany(_INSERT_RESOURCE, ((*row[:10], at) for row in plan.new))
+    conn.executemany(_UPDATE_RESOURCE, plan.changed)
+    conn.executemany(_INSERT_SNAPSHOT, ((k, scan, at, *rest) for k, *rest in plan.snapshots))
+    # In key order: the seen table's unique index is then walked in order, not at random.
+    keys = orjson.dumps(sorted(rows)).decode()
+    conn.execute(_SEEN_RESOURCES, {"at": at, "scan": scan, "keys": keys})
 
 
 def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
@@ -267,7 +303,7 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
             f.region,
             f.type,
             f.id,
-            str(f.kind),
+            f.kind.value,
             f.source,
             f.reason,
             live_id,
@@ -276,67 +312,62 @@ def _resource_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-# Temporary tables without keys: rows are unique by construction, and an index would
-# only cost time; every join probes the permanent table's primary key.
-_FP_TEMP = (
-    "CREATE TEMP TABLE IF NOT EXISTS scan_drifts (fingerprint TEXT, source TEXT, severity TEXT)"
-)
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-# The records this scan found again (any status), touched and read in one pass: a
-# primary-key probe per finding. New, changed and reopened ones are upserted after.
-_TOUCH_AND_LOAD_PRIOR = """
-UPDATE drifts SET last_seen = :at, last_scan_id = :scan, source = t.source
-FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint
-RETURNING drifts.fingerprint, drifts.status, drifts.changes_hash, drifts.first_seen,
-          drifts.resolved_at
+# Every unresolved record, in one pass over the status index: the ones this scan found
+# again are its prior state; the others may resolve. Nothing is written to them here.
+_LOAD_OPEN = f"""
+SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity,
+       status, changes_hash, source
+FROM drifts WHERE status IN ({_OPEN})
 """
-# Severity is in an index: set it only where it changed (new [[severity]] rules), so an
-# unchanged scan does not rewrite that index.
-_RESEVERITY = """
-UPDATE drifts SET severity = t.severity
-FROM scan_drifts t WHERE drifts.fingerprint = t.fingerprint AND drifts.severity IS NOT t.severity
+# The other records this scan found (one probe of the fingerprint index each): resolved
+# ones reopen, and their upsert writes their source and severity; the rest are new.
+_LOAD_RESOLVED = """
+SELECT fingerprint, status, changes_hash, first_seen, resolved_at
+FROM drifts WHERE fingerprint IN (SELECT value FROM json_each(?))
 """
-# The open records it did not find: candidates for resolution. NOT IN builds one
-# temporary index over this scan's fingerprints.
-_LOAD_UNFOUND = f"""
-SELECT fingerprint, account, region, type, resource_id, kind, first_seen, severity FROM drifts
-WHERE status IN ({_OPEN}) AND fingerprint NOT IN (SELECT fingerprint FROM scan_drifts)
+# This scan's fingerprints as one JSON array: 2.5x cheaper than an executemany of the
+# same upsert (100,000 rows: 0.06 s against 0.15 s).
+_SEEN_DRIFTS = """
+INSERT INTO drift_seen (fingerprint, last_seen, last_scan_id)
+SELECT value, :at, :scan FROM json_each(:fingerprints) WHERE true
+ON CONFLICT (fingerprint) DO UPDATE SET
+    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id
 """
+# A record found again is updated only where its source or severity moved (severity is in
+# an index; new [[severity]] rules move it), so an unchanged scan rewrites no drift row.
+_MOVED = "UPDATE drifts SET source = ?, severity = ? WHERE fingerprint = ?"
 _UPSERT_DRIFT = f"""
 INSERT INTO drifts (fingerprint, account, region, type, resource_id, kind, status, source,
-                    changes, changes_hash, first_seen, last_seen, opened_scan_id, last_scan_id,
-                    severity)
-VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?,?,?)
+                    changes, changes_hash, first_seen, opened_scan_id, severity)
+VALUES (?,?,?,?,?,?,'{OPEN}',?,?,?,?,?,?)
 ON CONFLICT (fingerprint) DO UPDATE SET
     status = '{OPEN}', source = excluded.source, changes = excluded.changes,
     changes_hash = excluded.changes_hash, first_seen = excluded.first_seen,
-    last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id,
     severity = excluded.severity,
     opened_scan_id = coalesce(excluded.opened_scan_id, drifts.opened_scan_id),
     resolved_at = NULL, resolved_reason = NULL,
     ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 """
 _RESOLVE = f"""
-UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?, last_scan_id = ?,
+UPDATE drifts SET status = '{RESOLVED}', resolved_at = ?, resolved_reason = ?,
     ack_by = NULL, ack_at = NULL, ack_reason = NULL, ack_until = NULL
 WHERE fingerprint = ?
+"""
+# The scan that resolved a record is its last scan; it was last seen before.
+_RESOLVED_SEEN = """
+INSERT INTO drift_seen (fingerprint, last_scan_id) VALUES (?, ?)
+ON CONFLICT (fingerprint) DO UPDATE SET last_scan_id = excluded.last_scan_id
 """
 
 
 def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
-    conn.execute(_FP_TEMP)
-    conn.execute("DELETE FROM scan_drifts")
-    # In key order: the joins below then walk the permanent index in order, not at random.
-    conn.executemany(
-        "INSERT INTO scan_drifts VALUES (?, ?, ?)",
-        sorted(
-            (f.fingerprint, f.source, f.severity or None) for f in w.findings if f.kind.is_drift
-        ),
-    )
-    touched = conn.execute(_TOUCH_AND_LOAD_PRIOR, {"at": w.finished_at, "scan": w.scan_id})
-    prior = {fp: Prior(*rest) for fp, *rest in touched}
-    conn.execute(_RESEVERITY)
-    unfound = list(map(StoredDrift._make, conn.execute(_LOAD_UNFOUND)))
+    found = {f.fingerprint: f for f in w.findings if f.kind.is_drift}
+    prior, moved, unfound = _load_drifts(conn, found)
+    # In key order: the seen table's unique index is then walked in order, not at random.
+    fps = orjson.dumps(sorted(found)).decode()
+    conn.execute(_SEEN_DRIFTS, {"at": w.finished_at, "scan": w.scan_id, "fingerprints": fps})
+    conn.executemany(_MOVED, moved)
     plan = plan_lifecycle(prior, unfound, w.findings, w.coverage, w.finished_at, w.reopen_window)
     conn.executemany(
         _UPSERT_DRIFT,
@@ -352,9 +383,7 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
                 d.changes,
                 d.changes_hash,
                 d.first_seen,
-                w.finished_at,
                 w.scan_id if d.transition in (NEW, REOPENED) else None,
-                w.scan_id,
                 d.finding.severity or None,
             )
             for d in plan.found
@@ -362,9 +391,9 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
         ),
     )
     conn.executemany(
-        _RESOLVE,
-        ((w.finished_at, r.reason, w.scan_id, r.drift.fingerprint) for r in plan.resolved),
+        _RESOLVE, ((w.finished_at, r.reason, r.drift.fingerprint) for r in plan.resolved)
     )
+    conn.executemany(_RESOLVED_SEEN, ((r.drift.fingerprint, w.scan_id) for r in plan.resolved))
     conn.executemany(
         "INSERT INTO drift_events (fingerprint, scan_id, at, event, changes, reason) "
         "VALUES (?,?,?,?,?,?)",
@@ -373,8 +402,35 @@ def _write_lifecycle(conn: sqlite3.Connection, w: ScanWrite) -> LifecyclePlan:
             for e in plan.events
         ),
     )
-    conn.execute("DELETE FROM scan_drifts")
     return plan
+
+
+Moved = list[tuple[str | None, str | None, str]]
+"""(source, severity, fingerprint) of records found again whose source or severity moved."""
+
+
+def _load_drifts(
+    conn: sqlite3.Connection, found: dict[str, Finding]
+) -> tuple[dict[str, Prior], Moved, list[StoredDrift]]:
+    """The prior state of the records this scan found (any status), those whose source
+    or severity moved, and the open records it did not find."""
+    prior: dict[str, Prior] = {}
+    moved: Moved = []
+    unfound: list[StoredDrift] = []
+    for row in conn.execute(_LOAD_OPEN):
+        f = found.get(row[0])
+        if f is None:
+            unfound.append(StoredDrift._make(row[:8]))
+            continue
+        prior[row[0]] = Prior(row[8], row[9], row[6])
+        if row[10] != f.source or row[7] != (f.severity or None):
+            moved.append((f.source, f.severity or None, row[0]))
+    rest = sorted(fp for fp in found if fp not in prior)
+    if rest:
+        probe = conn.execute(_LOAD_RESOLVED, [orjson.dumps(rest).decode()])
+        for fp, status, changes_hash, first_seen, resolved_at in probe:
+            prior[fp] = Prior(status, changes_hash, first_seen, resolved_at)
+    return prior, moved, unfound
 
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:

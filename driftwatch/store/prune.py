@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 from driftwatch.lifecycle import OPEN_STATUSES, RESOLVED
 
 _OPEN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
-_OLD_RESOURCE = f"""last_seen < :cutoff AND NOT EXISTS (
+_OLD_RESOURCE = f"""(SELECT last_seen FROM resource_seen s WHERE s.key = resources.key) < :cutoff
+    AND NOT EXISTS (
     SELECT 1 FROM drifts d WHERE d.status IN {_OPEN} AND d.type = resources.type
     AND d.resource_id = resources.resource_id AND d.account = resources.account
     AND d.region = resources.region)"""

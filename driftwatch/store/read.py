@@ -149,6 +149,22 @@ _DRIFT_COLUMNS = (
 )
 
 
+# Drifts and resources with their seen columns (last_seen, last_scan_id), which live in
+# narrow side tables (migration m014); USING keeps `fingerprint` and `key` unqualified.
+DRIFTS = "drifts LEFT JOIN drift_seen USING (fingerprint)"
+RESOURCES = "resources LEFT JOIN resource_seen USING (key)"
+# Whole rows of each (the seen tables' own id left out).
+DRIFT_ROW = "drifts.*, drift_seen.last_seen, drift_seen.last_scan_id"
+RESOURCE_ROW = "resources.*, resource_seen.last_seen, resource_seen.last_scan_id"
+SEEN_COLUMNS = ("last_seen", "last_scan_id")
+
+
+def _qualified(columns: str) -> str:
+    """Drift columns for `drifts d LEFT JOIN drift_seen s`."""
+    names = (c.strip() for c in columns.split(","))
+    return ", ".join(("s." if c in SEEN_COLUMNS else "d.") + c for c in names)
+
+
 def _rated(row: dict[str, Any]) -> dict[str, Any]:
     row["severity"] = row.get("severity") or UNRATED
     return row
@@ -165,7 +181,7 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     keys = [c for c in cols if c in _KEY_NAMES]
     extra = "".join(f", {c} AS {_KEY_NAMES[c]}" for c in keys)
     sql = (
-        f"SELECT {_DRIFT_COLUMNS}{extra} FROM drifts "
+        f"SELECT {_DRIFT_COLUMNS}{extra} FROM {DRIFTS} "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
     )
     page = _page(conn, sql, args, q.limit, [_KEY_NAMES.get(c, c) for c in cols])
@@ -209,12 +225,13 @@ def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
 def drift(conn: sqlite3.Connection, fingerprint: str) -> dict[str, Any] | None:
     """One drift with the commits of the scans that opened and last saw it."""
     cur = conn.execute(
-        f"SELECT {', '.join('d.' + c.strip() for c in _DRIFT_COLUMNS.split(','))}, "
+        f"SELECT {_qualified(_DRIFT_COLUMNS)}, "
         "o.commit_sha AS opened_commit, l.commit_sha AS last_commit, "
         "(SELECT key FROM resources r WHERE r.account = d.account AND r.region = d.region "
         " AND r.type = d.type AND r.resource_id = d.resource_id) AS resource_key "
-        "FROM drifts d LEFT JOIN scans o ON o.id = d.opened_scan_id "
-        "LEFT JOIN scans l ON l.id = d.last_scan_id WHERE d.fingerprint = ?",
+        "FROM drifts d LEFT JOIN drift_seen s ON s.fingerprint = d.fingerprint "
+        "LEFT JOIN scans o ON o.id = d.opened_scan_id "
+        "LEFT JOIN scans l ON l.id = s.last_scan_id WHERE d.fingerprint = ?",
         [fingerprint],
     )
     row = cur.fetchone()
@@ -408,14 +425,14 @@ def resource_page(conn: sqlite3.Connection, q: ResourceQuery) -> Page:
         args += kargs
     sql = (
         "SELECT key, account, region, type, resource_id, live_id, kind, source, reason, "
-        "first_seen, last_seen, last_scan_id FROM resources "
+        f"first_seen, last_seen, last_scan_id FROM {RESOURCES} "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
     )
     return _page(conn, sql, args, q.limit, ("key",))
 
 
 def resource(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
-    return _row(conn, "SELECT * FROM resources WHERE key = ?", [key])
+    return _row(conn, f"SELECT {RESOURCE_ROW} FROM {RESOURCES} WHERE key = ?", [key])
 
 
 def snapshot_history(conn: sqlite3.Connection, key: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -432,7 +449,7 @@ def snapshot_history(conn: sqlite3.Connection, key: str, limit: int = 100) -> li
 
 def resource_drifts(conn: sqlite3.Connection, res: dict[str, Any]) -> list[dict[str, Any]]:
     cur = conn.execute(
-        f"SELECT {_DRIFT_COLUMNS} FROM drifts WHERE account = ? AND region = ? AND type = ? "
+        f"SELECT {_DRIFT_COLUMNS} FROM {DRIFTS} WHERE account = ? AND region = ? AND type = ? "
         "AND resource_id = ? ORDER BY first_seen DESC",
         [res["account"], res["region"], res["type"], res["resource_id"]],
     )
