@@ -314,12 +314,16 @@ def tree_cpu_s(pid: int) -> float:
 
 
 def explain(path: Path) -> list[str]:
-    """The query plan of the drift list's first page and of a filtered page."""
+    """The query plan of the drift list's first page, a filtered page and free text."""
     from driftwatch.store.read import DriftQuery, _drift_filters, _keyset
 
     conn = sqlite3.connect(path)
     out = []
-    for q in (DriftQuery(), DriftQuery(type="aws_iam_role", account="staging")):
+    for q in (
+        DriftQuery(),
+        DriftQuery(type="aws_iam_role", account="staging"),
+        DriftQuery(q="res-00123"),
+    ):
         where, args = _drift_filters(q)
         _, _, order = _keyset(("first_seen", "fingerprint"), True, None)
         sql = f"SELECT * FROM drifts WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"

@@ -174,7 +174,9 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     return page
 
 
-def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> None:
+def _match(
+    where: list[str], args: list[Any], q: DriftQuery | ResourceQuery, *, text: bool = True
+) -> None:
     """The filters the drift and resource lists share: equal columns, id text."""
     for column, value in (
         ("kind", q.kind),
@@ -185,9 +187,33 @@ def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> 
         if value:
             where.append(f"{column} = ?")
             args.append(value)
-    if q.q:
-        where.append("instr(lower(resource_id), lower(?)) > 0")
+    if q.q and text:
+        where.append(ID_TEXT)
         args.append(q.q)
+
+
+# What free text means: the resource id contains it, ASCII case ignored (SQLite's lower()).
+ID_TEXT = "instr(lower(resource_id), lower(?)) > 0"
+# The drift list narrows by the trigram index first (m016), then keeps ID_TEXT's meaning:
+# the index folds Unicode case, so it may offer more candidates than ID_TEXT keeps.
+_DRIFT_SEARCH = (
+    "fingerprint IN (SELECT k.fingerprint FROM drift_search s "
+    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?)"
+)
+TRIGRAM = 3  # the index answers only text of at least three characters
+
+
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: quoted, its double quotes doubled, nothing an operator."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _drift_text(where: list[str], args: list[Any], text: str) -> None:
+    if len(text) >= TRIGRAM:
+        where.append(_DRIFT_SEARCH)
+        args.append(fts_phrase(text))
+    where.append(ID_TEXT)
+    args.append(text)
 
 
 def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
@@ -196,7 +222,9 @@ def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
     if q.status != "all":
         where.append("status = ?")
         args.append(q.status)
-    _match(where, args, q)
+    _match(where, args, q, text=False)
+    if q.q:
+        _drift_text(where, args, q.q)
     if q.severity:
         where.append(f"{SEVERITY} = ?")
         args.append(q.severity)
