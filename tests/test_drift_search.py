@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from support.web import SG, add_user, finding, logged_in, modified, now_iso, per
 
 from driftwatch.config import Config
 from driftwatch.models import Kind
-from driftwatch.store import Store
+from driftwatch.store import Store, read
 from driftwatch.store.migrations import migrations
 from driftwatch.store.read import DriftQuery, drift_page
 from driftwatch.web import create_app
@@ -58,6 +59,15 @@ QUERIES = [
     "00",
     "no-such-id",
 ]
+
+
+@pytest.fixture(params=["scan", "index"], autouse=True)
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case both ways: the budgeted scan, and the trigram index (budget spent at once)."""
+    if request.param == "index":
+        monkeypatch.setattr(read, "SCAN_BUDGET", -1)
+        monkeypatch.setattr(read, "_TICK", 1)
+    return str(request.param)
 
 
 def ascii_lower(s: str) -> str:
@@ -109,16 +119,29 @@ def test_free_text_combines_with_filters_and_keyset_pages(store: Store) -> None:
     assert ids(store, q="00123", status="resolved") == []
 
 
-def test_search_plan_uses_the_trigram_index(store: Store) -> None:
+def test_search_plan_is_driven_by_the_trigram_index(store: Store, path: str) -> None:
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    drift_page(store.conn, DriftQuery(q="00123", status="all"))
+    store.conn.set_trace_callback(None)
+    indexed = [sql for sql in statements if "CROSS JOIN drifts" in sql]
+    assert len(indexed) == (1 if path == "index" else 0)
     plan = store.conn.execute(
-        "EXPLAIN QUERY PLAN SELECT fingerprint FROM drifts WHERE status = 'open' AND "
-        "fingerprint IN (SELECT k.fingerprint FROM drift_search s "
-        "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?)",
+        f"EXPLAIN QUERY PLAN SELECT fingerprint FROM ({read._DRIFT_HITS}) "
+        "CROSS JOIN drifts ON drifts.fingerprint = hit ORDER BY first_seen",
         ['"00123"'],
     ).fetchall()
-    details = " | ".join(row[-1] for row in plan)
-    assert "SCAN s VIRTUAL TABLE INDEX 0:M" in details  # M: the trigram MATCH, not a scan
-    assert "SEARCH k USING INTEGER PRIMARY KEY" in details
+    details = [row[-1] for row in plan]
+    assert details[0].startswith("SCAN s VIRTUAL TABLE INDEX 0:M")  # the MATCH comes first
+    assert any("SEARCH drifts USING INDEX sqlite_autoindex_drifts_1" in d for d in details)
+
+
+def test_an_interrupt_that_is_not_the_budget_is_an_error(store: Store) -> None:
+    def boom() -> read.Page:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(Exception, match="disk I/O"):
+        read._within(store.conn, 10**9, boom)
 
 
 def search_rows(store: Store) -> set[tuple[str, str]]:

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,8 +155,54 @@ def _rated(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
+    """One page of drifts. Free text first tries the ordered scan within a budget (quick
+    when matches are dense: the page fills early), then the trigram index (quick when
+    they are sparse, where the scan would read every record of the filter)."""
     q.check()
+    if q.q and len(q.q) >= TRIGRAM:
+        page = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q, indexed=False))
+        if page is None:
+            page = _drift_page(conn, q, indexed=True)
+    else:
+        page = _drift_page(conn, q, indexed=False)
+    for row in page.rows:
+        _rated(row)
+    return page
+
+
+# SQLite VM instructions the free-text scan may run before the index takes over: about
+# 4 ms here, enough to fill a page of an open list where matches are common.
+SCAN_BUDGET = 100_000
+_TICK = 1_000
+
+
+def _within(conn: sqlite3.Connection, budget: int, run: Callable[[], Page]) -> Page | None:
+    """`run()`, or None when its statement needs more than `budget` VM instructions."""
+    ticks = 0
+
+    def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return int(ticks * _TICK > budget)
+
+    conn.set_progress_handler(tick, _TICK)
+    try:
+        return run()
+    except sqlite3.OperationalError:
+        if ticks * _TICK <= budget:  # not ours: a real error
+            raise
+        return None  # "interrupted" by tick(): over budget
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _drift_page(conn: sqlite3.Connection, q: DriftQuery, *, indexed: bool) -> Page:
     where, args = _drift_filters(q)
+    source = "drifts"
+    if indexed and q.q:
+        # CROSS JOIN: SQLite keeps this order, so the index's hits drive the query.
+        source = f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit"
+        args.insert(0, fts_phrase(q.q))
     cols = DRIFT_SORTS[q.sort]
     keyset, kargs, order = _keyset(cols, q.desc, q.cursor)
     if keyset:
@@ -165,18 +211,13 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     keys = [c for c in cols if c in _KEY_NAMES]
     extra = "".join(f", {c} AS {_KEY_NAMES[c]}" for c in keys)
     sql = (
-        f"SELECT {_DRIFT_COLUMNS}{extra} FROM drifts "
+        f"SELECT {_DRIFT_COLUMNS}{extra} FROM {source} "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
     )
-    page = _page(conn, sql, args, q.limit, [_KEY_NAMES.get(c, c) for c in cols])
-    for row in page.rows:
-        _rated(row)
-    return page
+    return _page(conn, sql, args, q.limit, [_KEY_NAMES.get(c, c) for c in cols])
 
 
-def _match(
-    where: list[str], args: list[Any], q: DriftQuery | ResourceQuery, *, text: bool = True
-) -> None:
+def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> None:
     """The filters the drift and resource lists share: equal columns, id text."""
     for column, value in (
         ("kind", q.kind),
@@ -187,7 +228,7 @@ def _match(
         if value:
             where.append(f"{column} = ?")
             args.append(value)
-    if q.q and text:
+    if q.q:
         where.append(ID_TEXT)
         args.append(q.q)
 
@@ -196,9 +237,9 @@ def _match(
 ID_TEXT = "instr(lower(resource_id), lower(?)) > 0"
 # The drift list narrows by the trigram index first (m016), then keeps ID_TEXT's meaning:
 # the index folds Unicode case, so it may offer more candidates than ID_TEXT keeps.
-_DRIFT_SEARCH = (
-    "fingerprint IN (SELECT k.fingerprint FROM drift_search s "
-    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?)"
+_DRIFT_HITS = (
+    "SELECT k.fingerprint AS hit FROM drift_search s "
+    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?"
 )
 TRIGRAM = 3  # the index answers only text of at least three characters
 
@@ -208,23 +249,13 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _drift_text(where: list[str], args: list[Any], text: str) -> None:
-    if len(text) >= TRIGRAM:
-        where.append(_DRIFT_SEARCH)
-        args.append(fts_phrase(text))
-    where.append(ID_TEXT)
-    args.append(text)
-
-
 def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
     if q.status != "all":
         where.append("status = ?")
         args.append(q.status)
-    _match(where, args, q, text=False)
-    if q.q:
-        _drift_text(where, args, q.q)
+    _match(where, args, q)
     if q.severity:
         where.append(f"{SEVERITY} = ?")
         args.append(q.severity)
