@@ -65,7 +65,7 @@ QUERIES = [
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every case both ways: the budgeted scan, and the trigram index (budget spent at once)."""
     if request.param == "index":
-        monkeypatch.setattr(read, "SCAN_BUDGET", -1)
+        monkeypatch.setattr(read, "SCAN_BUDGET", -1.0)
         monkeypatch.setattr(read, "_TICK", 1)
     return str(request.param)
 
@@ -141,7 +141,7 @@ def test_an_interrupt_that_is_not_the_budget_is_an_error(store: Store) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     with pytest.raises(Exception, match="disk I/O"):
-        read._within(store.conn, 10**9, boom)
+        read._within(store.conn, 60.0, boom)
 
 
 def search_rows(store: Store) -> set[tuple[str, str]]:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,26 +171,28 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     return page
 
 
-# SQLite VM instructions the free-text scan may run before the index takes over: about
-# 4 ms here, enough to fill a page of an open list where matches are common.
-SCAN_BUDGET = 100_000
-_TICK = 1_000
+# Seconds the free-text scan may run before the index takes over: enough to fill a page
+# of the open list where matches are common. Time, not VM instructions: the scan's cost
+# is mostly page reads, which the instruction count does not see.
+SCAN_BUDGET = 0.005
+_TICK = 1_000  # VM instructions between looks at the clock
 
 
-def _within(conn: sqlite3.Connection, budget: int, run: Callable[[], Page]) -> Page | None:
-    """`run()`, or None when its statement needs more than `budget` VM instructions."""
-    ticks = 0
+def _within(conn: sqlite3.Connection, budget: float, run: Callable[[], Page]) -> Page | None:
+    """`run()`, or None when its statement runs longer than `budget` seconds."""
+    deadline = time.perf_counter() + budget
+    over = False
 
     def tick() -> int:
-        nonlocal ticks
-        ticks += 1
-        return int(ticks * _TICK > budget)
+        nonlocal over
+        over = time.perf_counter() > deadline
+        return int(over)
 
     conn.set_progress_handler(tick, _TICK)
     try:
         return run()
     except sqlite3.OperationalError:
-        if ticks * _TICK <= budget:  # not ours: a real error
+        if not over:  # not ours: a real error
             raise
         return None  # "interrupted" by tick(): over budget
     finally:
