@@ -214,6 +214,8 @@ def targets(path: Path) -> list[tuple[str, str]]:
         ("drift list, page 5,000 (cursor)", f"/drifts?status=all&cursor={cursor}"),
         ("drift list, type + account", "/drifts?type=aws_iam_role&account=staging"),
         ("drift list, free text", "/drifts?q=res-00123"),
+        ("drift list, free text, rare", "/drifts?q=0012345"),
+        ("drift list, free text, all statuses", "/drifts?status=all&q=res-00123"),
         ("drift detail", f"/drifts/{fp}"),
         ("resource page", "/resources/" + urllib.parse.quote(key)),
         ("GET /api/v1/drifts", "/api/v1/drifts"),
