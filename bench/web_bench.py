@@ -220,6 +220,8 @@ def targets(path: Path) -> list[tuple[str, str]]:
         ("drift list, page 5,000 (cursor)", f"/drifts?status=all&cursor={cursor}"),
         ("drift list, type + account", "/drifts?type=aws_iam_role&account=staging"),
         ("drift list, free text", "/drifts?q=res-00123"),
+        ("drift list, free text, rare", "/drifts?q=0012345"),
+        ("drift list, free text, all statuses", "/drifts?status=all&q=res-00123"),
         ("drift detail", f"/drifts/{fp}"),
         ("resource page", "/resources/" + urllib.parse.quote(key)),
         ("GET /api/v1/drifts", "/api/v1/drifts"),
@@ -320,15 +322,21 @@ def tree_cpu_s(pid: int) -> float:
 
 
 def explain(path: Path) -> list[str]:
-    """The query plan of the drift list's first page and of a filtered page."""
-    from driftwatch.store.read import DriftQuery, _drift_filters, _keyset
+    """The query plans of the drift list's first page, a filtered page and free text
+    (the budgeted scan, then the trigram index it falls back to)."""
+    from driftwatch.store.read import _DRIFT_HITS, DriftQuery, _drift_filters, _keyset
 
     conn = sqlite3.connect(path)
     out = []
-    for q in (DriftQuery(), DriftQuery(type="aws_iam_role", account="staging")):
+    text = DriftQuery(q="res-00123")
+    for q in (DriftQuery(), DriftQuery(type="aws_iam_role", account="staging"), text, text):
         where, args = _drift_filters(q)
         _, _, order = _keyset(("first_seen", "fingerprint"), True, None)
-        sql = f"SELECT * FROM drifts WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"
+        source = "drifts"
+        if q is text and out[-1].startswith("SELECT * FROM drifts WHERE status = ? AND instr"):
+            source = f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit"
+            args = ['"res-00123"', *args]
+        sql = f"SELECT * FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"
         plan = conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
         out.append(sql + "\n" + "\n".join("  " + r[3] for r in plan))
     conn.close()

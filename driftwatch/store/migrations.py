@@ -501,3 +501,35 @@ def m016_seen_tables(db: Database) -> None:
             f"CREATE TRIGGER {seen}_delete AFTER DELETE ON {table} "
             f"BEGIN DELETE FROM {seen} WHERE {key} = old.{key}; END"
         )
+
+
+# One search row per drift. The trigram table has its own stable rowids (a VACUUM may
+# renumber the rowids of `drifts`, which has a text primary key), so a key table maps a
+# fingerprint to its search row: a delete (prune) is two primary-key probes.
+_DRIFT_SEARCH_ADD = """
+    INSERT INTO drift_search_keys (fingerprint) VALUES (new.fingerprint);
+    INSERT INTO drift_search (rowid, resource_id) VALUES (last_insert_rowid(), new.resource_id);
+"""
+_DRIFT_SEARCH_DROP = """
+    DELETE FROM drift_search WHERE rowid =
+        (SELECT id FROM drift_search_keys WHERE fingerprint = old.fingerprint);
+    DELETE FROM drift_search_keys WHERE fingerprint = old.fingerprint;
+"""
+
+
+@migrations()
+def m017_drift_search(db: Database) -> None:
+    """A trigram index over drifts' resource ids for the drift list's free text (`q=`),
+    kept in sync by triggers; an unchanged scan (no insert, no id change) fires none."""
+    for statement in (
+        "CREATE TABLE drift_search_keys (id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE)",
+        "CREATE VIRTUAL TABLE drift_search USING fts5(resource_id, tokenize='trigram')",
+        f"CREATE TRIGGER drift_search_insert AFTER INSERT ON drifts BEGIN {_DRIFT_SEARCH_ADD} END",
+        f"CREATE TRIGGER drift_search_delete AFTER DELETE ON drifts BEGIN {_DRIFT_SEARCH_DROP} END",
+        "CREATE TRIGGER drift_search_update AFTER UPDATE OF fingerprint, resource_id ON drifts "
+        f"BEGIN {_DRIFT_SEARCH_DROP} {_DRIFT_SEARCH_ADD} END",
+        "INSERT INTO drift_search_keys (fingerprint) SELECT fingerprint FROM drifts",
+        "INSERT INTO drift_search (rowid, resource_id) SELECT k.id, d.resource_id "
+        "FROM drift_search_keys k JOIN drifts d ON d.fingerprint = k.fingerprint",
+    ):
+        db.execute(statement)

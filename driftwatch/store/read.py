@@ -11,7 +11,8 @@ import base64
 import binascii
 import json
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,8 +172,59 @@ def _rated(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
+    """One page of drifts. Free text first tries the ordered scan within a budget (quick
+    when matches are dense: the page fills early), then the trigram index (quick when
+    they are sparse, where the scan would read every record of the filter)."""
     q.check()
+    if q.q and len(q.q) >= TRIGRAM:
+        page = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q, indexed=False))
+        if page is None:
+            page = _drift_page(conn, q, indexed=True)
+    else:
+        page = _drift_page(conn, q, indexed=False)
+    for row in page.rows:
+        _rated(row)
+    return page
+
+
+# Seconds the free-text scan may run before the index takes over: enough to fill a page
+# of the open list where matches are common. Time, not VM instructions: the scan's cost
+# is mostly page reads, which the instruction count does not see.
+SCAN_BUDGET = 0.005
+_TICK = 1_000  # VM instructions between looks at the clock
+
+
+def _within(conn: sqlite3.Connection, budget: float, run: Callable[[], Page]) -> Page | None:
+    """`run()`, or None when its statement runs longer than `budget` seconds."""
+    deadline = time.perf_counter() + budget
+    over = False
+
+    def tick() -> int:
+        nonlocal over
+        over = time.perf_counter() > deadline
+        return int(over)
+
+    conn.set_progress_handler(tick, _TICK)
+    try:
+        return run()
+    except sqlite3.OperationalError:
+        if not over:  # not ours: a real error
+            raise
+        return None  # "interrupted" by tick(): over budget
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _drift_page(conn: sqlite3.Connection, q: DriftQuery, *, indexed: bool) -> Page:
     where, args = _drift_filters(q)
+    source = DRIFTS
+    if indexed and q.q:
+        # CROSS JOIN: SQLite keeps this order, so the index's hits drive the query.
+        source = (
+            f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit "
+            "LEFT JOIN drift_seen USING (fingerprint)"
+        )
+        args.insert(0, fts_phrase(q.q))
     cols = DRIFT_SORTS[q.sort]
     keyset, kargs, order = _keyset(cols, q.desc, q.cursor)
     if keyset:
@@ -181,13 +233,10 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     keys = [c for c in cols if c in _KEY_NAMES]
     extra = "".join(f", {c} AS {_KEY_NAMES[c]}" for c in keys)
     sql = (
-        f"SELECT {_DRIFT_COLUMNS}{extra} FROM {DRIFTS} "
+        f"SELECT {_DRIFT_COLUMNS}{extra} FROM {source} "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
     )
-    page = _page(conn, sql, args, q.limit, [_KEY_NAMES.get(c, c) for c in cols])
-    for row in page.rows:
-        _rated(row)
-    return page
+    return _page(conn, sql, args, q.limit, [_KEY_NAMES.get(c, c) for c in cols])
 
 
 def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> None:
@@ -202,8 +251,24 @@ def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> 
             where.append(f"{column} = ?")
             args.append(value)
     if q.q:
-        where.append("instr(lower(resource_id), lower(?)) > 0")
+        where.append(ID_TEXT)
         args.append(q.q)
+
+
+# What free text means: the resource id contains it, ASCII case ignored (SQLite's lower()).
+ID_TEXT = "instr(lower(resource_id), lower(?)) > 0"
+# The drift list narrows by the trigram index first (m016), then keeps ID_TEXT's meaning:
+# the index folds Unicode case, so it may offer more candidates than ID_TEXT keeps.
+_DRIFT_HITS = (
+    "SELECT k.fingerprint AS hit FROM drift_search s "
+    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?"
+)
+TRIGRAM = 3  # the index answers only text of at least three characters
+
+
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: quoted, its double quotes doubled, nothing an operator."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _drift_filters(q: DriftQuery) -> tuple[list[str], list[Any]]:
