@@ -35,15 +35,25 @@ def offer(drift: dict[str, Any], who: Caller | None) -> dict[str, Any] | None:
         or not rem.allows_type(drift["type"])
     ):
         return None
-    modes = list(rem.allow_modes)
     options: list[tuple[str, str]] = []
-    if drift["type"] in remediators:
+    if drift["type"] in remediators and drift["kind"] == "modified":
         options = [(o.name, o.help) for o in remediators.get(drift["type"]).options]
-    if drift["kind"] == "unmanaged" and rem.delete_unmanaged and who.user.can(ADMIN):
+    can_delete = drift["kind"] == "unmanaged" and rem.delete_unmanaged and who.user.can(ADMIN)
+    if can_delete:
         options.append((DELETE, "Delete this unmanaged resource (admins only; cannot be undone)"))
+    # Offer only what can work here: revert never re-creates a missing resource and
+    # reverts an unmanaged one only by deleting it; a pipeline needs one configured.
+    # The first mode is the form's default: deleting is never the default.
+    usable = {
+        "revert": drift["kind"] == "modified" or can_delete,
+        "accept": True,
+        "pipeline": bool(rem.pipelines),
+    }
+    order = ("accept", "pipeline", "revert") if can_delete else ("revert", "accept", "pipeline")
+    modes = [m for m in order if m in rem.allow_modes and usable[m]]
     return {
         "modes": modes,
-        "options": options if drift["kind"] != "missing" else [],
+        "options": options,
         "pipelines": [p.name for p in rem.pipelines],
         "approval": rem.require_approval,
         "history": store().remediations_of(drift["fingerprint"]),
