@@ -153,3 +153,18 @@ def test_delete_plans_and_runs_delete_queue_for_an_unmanaged_queue(aws: Aws) -> 
 def test_in_sync_attributes_plan_nothing(attr: str) -> None:
     got = _pure({attr: 60}, {attr: 60})
     assert got.calls == [] and got.not_revertible == []
+
+
+def test_a_tag_key_an_ignore_rule_hides_is_left_alone() -> None:
+    import dataclasses
+
+    target = pure_target(
+        T, {"tags": {"team": "a"}}, {"tags": {"team": "b", "owner": "x"}}, rid="q",
+        listed={"url": URL},
+    )  # fmt: skip
+    # As the scan leaves it when an [[ignore]] rule covers tags.owner: no change path.
+    hidden = tuple(c for c in target.changes if c.path != "tags.owner")
+    got = plan(dataclasses.replace(target, changes=hidden))
+    assert [(c.operation, c.params, c.fixes) for c in got.calls] == [
+        ("tag_queue", {"QueueUrl": URL, "Tags": {"team": "a"}}, ("tags.team",)),
+    ]

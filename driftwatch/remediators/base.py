@@ -15,6 +15,7 @@ from driftwatch.models import Change, DeclaredResource, LiveResource
 from driftwatch.paths import split_path
 
 REDACTED = "(secret: from Git, never stored or shown)"
+WHOLE = "(resource)"  # the path a call on the whole resource fixes (a delete)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class Remediator:
 
     def delete(self, live: LiveResource) -> RevertPlan:
         out = RevertPlan()
-        out.refuse("(resource)", f"deleting an unmanaged {self.type} is not supported")
+        out.refuse(WHOLE, f"deleting an unmanaged {self.type} is not supported")
         return out
 
 

@@ -44,7 +44,7 @@ class DynamoDbTableRemediator(Remediator):
             params = {"TableName": name, "PointInTimeRecoverySpecification": spec}
             out.add(Call("dynamodb", "update_continuous_backups", params, fixes))
         elif attr == "tags":
-            _tags(target.live.listed["arn"], target, fixes, out)
+            _tags(target.live.listed["arn"], target, out)
         else:
             super().plan_attr(attr, target, options, out)
 
@@ -141,11 +141,11 @@ def _stream(name: str, want: bool, fixes: tuple[str, ...], out: RevertPlan) -> N
     )
 
 
-def _tags(arn: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -> None:
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+def _tags(arn: str, target: Target, out: RevertPlan) -> None:
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"ResourceArn": arn, "TagKeys": delta.remove}
-        out.add(Call("dynamodb", "untag_resource", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("dynamodb", "untag_resource", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"ResourceArn": arn, "Tags": tag_list(delta.put)}
-        out.add(Call("dynamodb", "tag_resource", put, key_paths(fixes, delta.put)))
+        out.add(Call("dynamodb", "tag_resource", put, key_paths(target, delta.put)))

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from driftwatch.models import LiveResource
-from driftwatch.remediators.base import Call, Option, Remediator, RevertPlan, Target, register
+from driftwatch.remediators.base import (
+    WHOLE,
+    Call,
+    Option,
+    Remediator,
+    RevertPlan,
+    Target,
+    register,
+)
 from driftwatch.remediators.sets import key_paths, map_diff
 from driftwatch.schema import PORTED_PROTOCOLS
 
-DELETED = "(resource)"
 _RANGES = (
     ("cidr_blocks", "IpRanges", "CidrIp"),
     ("ipv6_cidr_blocks", "Ipv6Ranges", "CidrIpv6"),
@@ -50,14 +57,14 @@ class SecurityGroupRemediator(Remediator):
     def delete(self, live: LiveResource) -> RevertPlan:
         out = RevertPlan()
         if "default" in live.names:
-            out.refuse(DELETED, "a VPC's default group is deleted only with its VPC")
+            out.refuse(WHOLE, "a VPC's default group is deleted only with its VPC")
             return out
         out.add(
             Call(
                 "ec2",
                 "delete_security_group",
                 {"GroupId": live.id},
-                (DELETED,),
+                (WHOLE,),
                 note="EC2 refuses (DependencyViolation) while a network interface uses the "
                 "group or another group's rule references it",
             )

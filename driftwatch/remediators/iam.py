@@ -12,10 +12,9 @@ from typing import Any
 
 from driftwatch.aws import GLOBAL_API_REGION
 from driftwatch.models import LiveResource
-from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target, register
+from driftwatch.remediators.base import WHOLE, Call, Remediator, RevertPlan, Target, register
 from driftwatch.remediators.sets import key_paths, map_diff, set_diff
 
-DELETED = "(resource)"
 MAX_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 _AWS_PATHS = ("/aws-service-role/", "/aws-reserved/")
 
@@ -73,23 +72,23 @@ class IamRoleRemediator(Remediator):
     def delete(self, live: LiveResource) -> RevertPlan:
         out = RevertPlan()
         if str(live.listed.get("path", "/")).startswith(_AWS_PATHS):
-            out.refuse(DELETED, "service-linked and AWS-reserved roles belong to AWS")
+            out.refuse(WHOLE, "service-linked and AWS-reserved roles belong to AWS")
             return out
         needed = ("managed_policy_arns", "inline_policies", "instance_profiles")
         unread = [k for k in needed if k not in live.attrs]
         if unread:
-            out.refuse(DELETED, f"the role's {', '.join(unread)} were not read; plan again")
+            out.refuse(WHOLE, f"the role's {', '.join(unread)} were not read; plan again")
             return out
         role = {"RoleName": live.id}
         why = "IAM deletes only a role with no instance profile and no policies"
         for profile in sorted(live.attrs["instance_profiles"]):
             params = {"InstanceProfileName": profile, **role}
-            out.add(_call("remove_role_from_instance_profile", params, (DELETED,), why))
+            out.add(_call("remove_role_from_instance_profile", params, (WHOLE,), why))
         for arn in sorted(live.attrs["managed_policy_arns"]):
-            out.add(_call("detach_role_policy", {**role, "PolicyArn": arn}, (DELETED,), why))
+            out.add(_call("detach_role_policy", {**role, "PolicyArn": arn}, (WHOLE,), why))
         for name in sorted(live.attrs["inline_policies"]):
-            out.add(_call("delete_role_policy", {**role, "PolicyName": name}, (DELETED,), why))
-        out.add(_call("delete_role", role, (DELETED,)))
+            out.add(_call("delete_role_policy", {**role, "PolicyName": name}, (WHOLE,), why))
+        out.add(_call("delete_role", role, (WHOLE,)))
         return out
 
 

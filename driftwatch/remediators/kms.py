@@ -46,7 +46,7 @@ class KmsKeyRemediator(Remediator):
                 "deletion (CancelKeyDeletion) and schedule it again with the declared window",
             )
         elif attr == "tags":
-            _tags(key, target, fixes, out)
+            _tags(key, target, out)
         else:
             super().plan_attr(attr, target, options, out)
 
@@ -65,11 +65,11 @@ def _policy(key: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -
     out.add(Call("kms", "put_key_policy", params, fixes, note=note))
 
 
-def _tags(key: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -> None:
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+def _tags(key: str, target: Target, out: RevertPlan) -> None:
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"KeyId": key, "TagKeys": delta.remove}
-        out.add(Call("kms", "untag_resource", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("kms", "untag_resource", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"KeyId": key, "Tags": tag_list(delta.put, "TagKey", "TagValue")}
-        out.add(Call("kms", "tag_resource", put, key_paths(fixes, delta.put)))
+        out.add(Call("kms", "tag_resource", put, key_paths(target, delta.put)))

@@ -142,11 +142,10 @@ def _env_text(value: Any) -> str:
 
 
 def _tags(arn: str, target: Target, out: RevertPlan) -> None:
-    fixes = target.paths("tags")
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"Resource": arn, "TagKeys": delta.remove}
-        out.add(Call("lambda", "untag_resource", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("lambda", "untag_resource", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"Resource": arn, "Tags": delta.put}
-        out.add(Call("lambda", "tag_resource", put, key_paths(fixes, delta.put)))
+        out.add(Call("lambda", "tag_resource", put, key_paths(target, delta.put)))

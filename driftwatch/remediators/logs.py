@@ -22,7 +22,7 @@ class LogGroupRemediator(Remediator):
         elif attr == "kms_key_id":
             out.add(_key(group, want, fixes))
         elif attr == "tags":
-            _tags(target.live.listed["arn"], target, fixes, out)
+            _tags(target.live.listed["arn"], target, out)
         else:
             super().plan_attr(attr, target, options, out)
 
@@ -65,11 +65,11 @@ def _key(group: str, key: str | None, fixes: tuple[str, ...]) -> Call:
     )
 
 
-def _tags(arn: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -> None:
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+def _tags(arn: str, target: Target, out: RevertPlan) -> None:
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"resourceArn": arn, "tagKeys": delta.remove}
-        out.add(Call("logs", "untag_resource", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("logs", "untag_resource", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"resourceArn": arn, "tags": delta.put}
-        out.add(Call("logs", "tag_resource", put, key_paths(fixes, delta.put)))
+        out.add(Call("logs", "tag_resource", put, key_paths(target, delta.put)))

@@ -130,14 +130,13 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 def _tags(arn: str, target: Target, out: RevertPlan) -> None:
-    fixes = target.paths("tags")
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+    delta = tag_delta(target)
     note = "tags change at once, whatever the apply_immediately option"
     if delta.remove:
         removed = {"ResourceName": arn, "TagKeys": delta.remove}
-        paths = key_paths(fixes, delta.remove)
+        paths = key_paths(target, delta.remove)
         out.add(Call("rds", "remove_tags_from_resource", removed, paths, note=note))
     if delta.put:
         put = {"ResourceName": arn, "Tags": tag_list(delta.put)}
-        paths = key_paths(fixes, delta.put)
+        paths = key_paths(target, delta.put)
         out.add(Call("rds", "add_tags_to_resource", put, paths, note=note))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from driftwatch.models import LiveResource
-from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target, register
+from driftwatch.remediators.base import WHOLE, Call, Remediator, RevertPlan, Target, register
 from driftwatch.remediators.tagging import key_paths, tag_delta, tag_list
 
 _ATTRIBUTES = {
@@ -44,7 +44,7 @@ class SnsTopicRemediator(Remediator):
                 )
             )
         elif attr == "tags":
-            _tags(arn, target, fixes, out)
+            _tags(arn, target, out)
         else:
             super().plan_attr(attr, target, options, out)
 
@@ -55,7 +55,7 @@ class SnsTopicRemediator(Remediator):
                 "sns",
                 "delete_topic",
                 {"TopicArn": live.listed["arn"]},
-                ("(resource)",),
+                (WHOLE,),
                 note="deletes the topic and all its subscriptions",
             )
         )
@@ -72,11 +72,11 @@ def _attribute_value(attr: str, target: Target) -> str:
     return str(want)
 
 
-def _tags(arn: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -> None:
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+def _tags(arn: str, target: Target, out: RevertPlan) -> None:
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"ResourceArn": arn, "TagKeys": delta.remove}
-        out.add(Call("sns", "untag_resource", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("sns", "untag_resource", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"ResourceArn": arn, "Tags": tag_list(delta.put)}
-        out.add(Call("sns", "tag_resource", put, key_paths(fixes, delta.put)))
+        out.add(Call("sns", "tag_resource", put, key_paths(target, delta.put)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from driftwatch.models import LiveResource
-from driftwatch.remediators.base import Call, Remediator, RevertPlan, Target, register
+from driftwatch.remediators.base import WHOLE, Call, Remediator, RevertPlan, Target, register
 from driftwatch.remediators.tagging import key_paths, tag_delta
 
 # Declared attribute → SetQueueAttributes name; an empty string removes the optional ones.
@@ -32,7 +32,7 @@ class SqsQueueRemediator(Remediator):
     def plan_attr(
         self, attr: str, target: Target, options: frozenset[str], out: RevertPlan
     ) -> None:
-        url, fixes = target.live.listed["url"], target.paths(attr)
+        url = target.live.listed["url"]
         if attr in _ATTRIBUTES:
             drifted = [a for a in _ATTRIBUTES if a in target.drifted]
             if attr == drifted[0]:  # one call sets every drifted queue attribute
@@ -45,7 +45,7 @@ class SqsQueueRemediator(Remediator):
                 "producers and consumers (pipeline mode)",
             )
         elif attr == "tags":
-            _tags(url, target, fixes, out)
+            _tags(url, target, out)
         else:
             super().plan_attr(attr, target, options, out)
 
@@ -56,7 +56,7 @@ class SqsQueueRemediator(Remediator):
                 "sqs",
                 "delete_queue",
                 {"QueueUrl": live.listed["url"]},
-                ("(resource)",),
+                (WHOLE,),
                 note="deletes the queue and every message in it; a queue of the same name "
                 "can be created again only after 60 seconds",
             )
@@ -89,11 +89,11 @@ def _attribute_value(attr: str, target: Target) -> str:
     return str(want)
 
 
-def _tags(url: str, target: Target, fixes: tuple[str, ...], out: RevertPlan) -> None:
-    delta = tag_delta(target.want.get("tags"), target.have.get("tags"))
+def _tags(url: str, target: Target, out: RevertPlan) -> None:
+    delta = tag_delta(target)
     if delta.remove:
         removed = {"QueueUrl": url, "TagKeys": delta.remove}
-        out.add(Call("sqs", "untag_queue", removed, key_paths(fixes, delta.remove)))
+        out.add(Call("sqs", "untag_queue", removed, key_paths(target, delta.remove)))
     if delta.put:
         put = {"QueueUrl": url, "Tags": delta.put}
-        out.add(Call("sqs", "tag_queue", put, key_paths(fixes, delta.put)))
+        out.add(Call("sqs", "tag_queue", put, key_paths(target, delta.put)))

@@ -46,7 +46,7 @@ def audit(
     )
 
 
-def _event(
+def add_event(
     conn: sqlite3.Connection, fp: str, at: str, event: str, actor: str, reason: str | None
 ) -> None:
     conn.execute(
@@ -76,7 +76,7 @@ def acknowledge(
         [ACKNOWLEDGED, actor.name, at, reason, until, fp],
     )
     said = f"{reason} (until {until})" if until else reason
-    _event(conn, fp, at, EV_ACKNOWLEDGED, actor.name, said)
+    add_event(conn, fp, at, EV_ACKNOWLEDGED, actor.name, said)
     audit(conn, at, actor, "acknowledge", fp, said)
 
 
@@ -86,7 +86,7 @@ def unacknowledge(conn: sqlite3.Connection, fp: str, actor: Actor, at: str) -> N
     if status != ACKNOWLEDGED:
         raise ActionError(f"drift {fp} is {status}, not acknowledged")
     _reopen(conn, fp)
-    _event(conn, fp, at, EV_UNACKNOWLEDGED, actor.name, None)
+    add_event(conn, fp, at, EV_UNACKNOWLEDGED, actor.name, None)
     audit(conn, at, actor, "unacknowledge", fp)
 
 

@@ -17,7 +17,7 @@ from driftwatch.alerts import (
     OpenDrift,
     drift_link,
 )
-from driftwatch.lifecycle import EV_UNACKNOWLEDGED, to_json
+from driftwatch.lifecycle import EV_UNACKNOWLEDGED, parse_time, to_json
 from driftwatch.store.actions import SYSTEM_ACTOR
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -122,7 +122,7 @@ def last_said(conn: sqlite3.Connection, channel: str) -> dict[str, dt.datetime]:
         [channel, channel],
     )
     for fp, at in rows:
-        when = _parse(at)
+        when = parse_time(at)
         if fp not in said or when > said[fp]:
             said[fp] = when
     return said
@@ -171,7 +171,3 @@ def snooze_end_items(
         )
         for eid, reason, fp, kind, rtype, rid, account, region, severity, changes in rows
     ]
-
-
-def _parse(at: str) -> dt.datetime:
-    return dt.datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)

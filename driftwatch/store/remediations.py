@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from driftwatch.lifecycle import EV_RESOLVED, OPEN_STATUSES, RESOLVED
-from driftwatch.store.actions import ActionError, Actor, audit
+from driftwatch.store.actions import ActionError, Actor, add_event, audit
 
 PLANNED, APPROVED, EXECUTING = "planned", "approved", "executing"
 SUCCEEDED, PARTIAL, FAILED = "succeeded", "partial", "failed"
@@ -179,10 +179,11 @@ def finish(
     )
     fp, said = row["fingerprint"], f"#{rid} {row['mode']}: {status}. {result.get('summary', '')}"
     audit(conn, at, actor, f"remediation.{status}", fp, said.strip())
-    if resolve and _resolve(conn, fp, at, f"remediated: #{rid} {row['mode']} verified"):
-        _event(conn, fp, at, EV_RESOLVED, actor.name, f"remediated: #{rid} {row['mode']} verified")
+    reason = f"remediated: #{rid} {row['mode']} verified"
+    if resolve and _resolve(conn, fp, at, reason):
+        add_event(conn, fp, at, EV_RESOLVED, actor.name, reason)
     else:
-        _event(conn, fp, at, EV_REMEDIATION, actor.name, said.strip())
+        add_event(conn, fp, at, EV_REMEDIATION, actor.name, said.strip())
 
 
 def refuse(conn: sqlite3.Connection, rid: int, actor: Actor, at: str, why: str) -> None:
@@ -197,7 +198,7 @@ def refuse(conn: sqlite3.Connection, rid: int, actor: Actor, at: str, why: str) 
 
 def note(conn: sqlite3.Connection, fp: str, actor: Actor, at: str, text: str) -> None:
     """A remediation step worth a line on the drift's timeline (e.g. a branch pushed)."""
-    _event(conn, fp, at, EV_REMEDIATION, actor.name, text)
+    add_event(conn, fp, at, EV_REMEDIATION, actor.name, text)
 
 
 def _resolve(conn: sqlite3.Connection, fp: str, at: str, reason: str) -> bool:
@@ -208,14 +209,6 @@ def _resolve(conn: sqlite3.Connection, fp: str, at: str, reason: str) -> bool:
         [RESOLVED, at, reason, fp, *OPEN_STATUSES],
     )
     return cur.rowcount == 1
-
-
-def _event(conn: sqlite3.Connection, fp: str, at: str, event: str, actor: str, reason: str) -> None:
-    conn.execute(
-        "INSERT INTO drift_events (fingerprint, scan_id, at, event, reason, actor) "
-        "VALUES (?, NULL, ?, ?, ?, ?)",
-        [fp, at, event, reason, actor],
-    )
 
 
 def auto_history(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str, bool]]:
