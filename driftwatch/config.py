@@ -16,7 +16,7 @@ from typing import Any
 
 from driftwatch.errors import ConfigError
 from driftwatch.models import Kind
-from driftwatch.paths import path_matches
+from driftwatch.paths import path_matches, split_path
 
 DEFAULT_CONFIG = "driftwatch.toml"
 _ENV_REF = re.compile(r"\$\{(DRIFTWATCH_[A-Z0-9_]+)\}")
@@ -275,8 +275,6 @@ class AutoRule:
 
     def matches(self, rtype: str, paths: Sequence[str]) -> bool:
         """True when the type matches and every drifted path is under one of the globs."""
-        from driftwatch.paths import split_path
-
         return (
             fnmatchcase(rtype, self.type)
             and bool(paths)
