@@ -8,7 +8,10 @@ again and again, sinks to the token bucket's floor of 0.5 calls a second, and a
 300-resource scan takes minutes instead of seconds. Here a cut is a trial: if the
 share of calls answered without throttling rises at the lower rate, the cut was free
 (a real rate limit) and stays; if it does not, slowing down only cost throughput, so
-the rate goes back and that throttled share is taken as background noise. Backoff
+the rate goes back and that throttled share is taken as background noise. A kept cut
+also records the goodput (answers through a second), which over a real limit is the
+limit: calm windows then climb quickly back to it and only probe slowly past it, so the
+rate does not saw back over the limit every few windows. Backoff
 between attempts is full-jitter exponential with a small base, since the limiter, not
 the sleep, is what brings a client under a real limit.
 """
@@ -29,15 +32,18 @@ THROTTLED_BASE_S = 0.1
 MAX_BACKOFF_S = 20.0
 WINDOW_S = 0.5  # the limiter decides once a window: at least this long, and at least
 WINDOW_CALLS = 20  # this many answers (a share of 8 answers is mostly noise)
-CUT = 0.7  # a cut sends at 70% of the measured send rate
-GAIN = 1.15  # a cut is kept when the share answered without throttling rose by 15%
-BOUND = 0.9  # ... and only judged when it slowed the send rate below 90% of what it was
+CUT = 0.85  # a cut sends at most 85% of the recent send rate
+DEEPEST = 0.5  # ... and at least half of it
+BOUND = 0.9  # a cut is only judged when it slowed the send rate below 90% of what it was
 GROW = 1.25  # calm windows raise the rate by 25%
 MARGIN = 0.15  # throttled share above the noise that counts as "over the limit"
 NOISE_DECAY = 0.95
 FLOOR = 1.0  # calls a second: the lowest rate a cut can set
 PEAK_DECAY = 0.9  # the recent peak send rate forgets 10% a window
 HIGH = 0.5  # a throttled share above this is a limit, never noise
+PROBE = 1.05  # past a limit's measured goodput, calm windows raise the rate by only 5%
+FORGET = 1.5  # ... and forget that goodput once the rate is 50% above it (the limit lifted)
+HOLD = 0.9  # a goodput is a limit's when a cut kept at least 90% of it
 
 
 def backoff(attempt: int, throttled: bool, rand: Callable[[], float] = random.random) -> float:
@@ -72,17 +78,40 @@ class Trial:
     share: float
 
 
+def limit_gain(trial: Trial, w: Window) -> float:
+    """How much the share answered without throttling must rise for a cut to be kept.
+
+    Over a limit of R calls a second, sending at S gets R through: the share answered is
+    R/S, so slowing from S to S' raises it by S/S' (but never past all of them). Faults
+    that ignore the rate leave it where it was (a rise of 1). The cut is judged by which
+    of the two the rise is nearer to, on a log scale: the geometric mean of both.
+    """
+    expected = min(trial.send_rate / w.send_rate, 1 / max(1e-9, 1 - trial.share))
+    return float(expected**0.5)
+
+
 @dataclass(frozen=True)
 class RateState:
     """A client's send rate (None: unlimited), the throttled share that slowing down did not
-    cure, the cut being tried if any, the highest send rate seen lately, and how many
-    windows were seen."""
+    cure, the cut being tried if any, the highest send rate seen lately, how many
+    windows were seen, and the goodput of the last limit found (None: none known)."""
 
     rate: float | None = None
     noise: float = 0.0
     trial: Trial | None = None
     peak: float = 0.0
     windows: int = 0
+    ceiling: float | None = None
+
+    def grown(self) -> float | None:
+        """The rate after a calm window: quick up to the last limit's goodput, slow past it."""
+        if self.rate is None:
+            return None
+        if self.ceiling is None:
+            return self.rate * GROW
+        if self.rate < self.ceiling:
+            return min(self.rate * GROW, self.ceiling)
+        return self.rate * PROBE
 
 
 def next_rate(state: RateState, w: Window) -> RateState:
@@ -104,22 +133,39 @@ def next_rate(state: RateState, w: Window) -> RateState:
         # Past half throttled, call it a limit: few answers get through, too few to judge
         # by, and faults that ignore the rate are rarely that heavy.
         over = trial.share > HIGH and w.share > HIGH
-        helped = over or 1 - w.share >= GAIN * (1 - trial.share)
+        helped = over or 1 - w.share >= (1 - trial.share) * limit_gain(trial, w)
         if not helped:  # slowing down let no more through: not our rate
             noise = min(HIGH, max(state.noise, w.share))
             return replace(seen, rate=trial.rate, noise=noise, trial=None)
-        if w.share - state.noise <= MARGIN / 2:
-            # Back at the usual share: the window that set off the cut may have been a
-            # fluke (the next one regresses to the mean either way). Undo it.
+        if state.noise and abs(w.share - state.noise) <= MARGIN / 2:
+            # Back at the usual background share: the window that set off the cut was
+            # a fluke of the noise (the next one regresses to the mean). Undo it. (A
+            # cut to a limit's goodput ends near no throttling at all.)
             return replace(seen, rate=trial.rate, trial=None)
-        seen = replace(seen, trial=None)  # the limit still bites: keep the cut, go on
+        if w.share - state.noise <= MARGIN / 2:
+            # Room found under a limit: keep the cut; calm windows grow it back.
+            return replace(seen, trial=None)
+        # The limit still bites: keep the cut and go on. Over a limit of R calls a
+        # second the goodput (answers through a second) is R whatever was sent; when it
+        # held through the cut, remember it as the limit. (Under faults that ignore the
+        # rate, it falls with the send rate.)
+        before, after = trial.send_rate * (1 - trial.share), w.send_rate * (1 - w.share)
+        ceiling = max(before, after) if after >= HOLD * before else seen.ceiling
+        seen = replace(seen, trial=None, ceiling=ceiling)
     if state.windows and w.throttled and w.share - state.noise > MARGIN:
+        # Cut to what got through (over a limit, the limit), by at least 1 - CUT and at
+        # most DEEPEST: a window all throttled must not drop a busy client to the floor,
+        # where a window of answers takes many seconds to gather.
         busy = max(w.send_rate, seen.peak)
-        cut = max(FLOOR, CUT * min(busy, state.rate or busy))
+        base = min(busy, state.rate or busy)
+        cut = max(FLOOR, DEEPEST * base, min(CUT * base, busy * (1 - w.share)))
         return replace(seen, rate=cut, trial=Trial(state.rate, w.send_rate, w.share))
-    grown = None if state.rate is None else state.rate * GROW
+    grown = seen.grown()
+    ceiling = seen.ceiling
+    if grown is not None and ceiling is not None and grown > FORGET * ceiling:
+        ceiling = None  # calm far past the old limit: it has lifted
     noise = max(state.noise * NOISE_DECAY, min(state.noise, w.share))  # while it lasts
-    return replace(seen, rate=grown, noise=noise)
+    return replace(seen, rate=grown, noise=noise, ceiling=ceiling)
 
 
 class RateLimiter:

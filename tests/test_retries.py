@@ -7,6 +7,7 @@ import random
 import pytest
 
 from driftwatch.retries import (
+    DEEPEST,
     FLOOR,
     MAX_BACKOFF_S,
     THROTTLED_BASE_S,
@@ -64,9 +65,23 @@ def test_a_real_rate_limit_is_converged_to(limit: float) -> None:
     seen = simulate(lambda sent, s: max(0, sent - round(limit * s)), windows=120)
     late = seen[60:]
     rates = [send for send, _ in late]
-    assert 0.6 * limit <= sum(rates) / len(rates) <= 1.3 * limit, rates
+    # The goodput a kept cut measured is remembered: calm windows climb back to it and
+    # probe past it slowly (before: 1.2-1.25x the limit, 15-20% throttled).
+    assert 0.8 * limit <= sum(rates) / len(rates) <= 1.15 * limit, rates
     throttled = sum(w.throttled for _, w in late) / sum(w.sent for _, w in late)
-    assert throttled < 0.25, throttled
+    assert throttled < 0.12, throttled
+
+
+def test_random_throttling_is_never_taken_for_a_limit() -> None:
+    """Under faults that ignore the rate, a cut loses goodput: no limit is remembered."""
+    rng, state = random.Random(3), RateState()
+    for _ in range(2000):
+        send = min(DEMAND, state.rate or DEMAND)
+        seconds = max(WINDOW_S, WINDOW_CALLS / send)
+        sent = round(send * seconds)
+        throttled = sum(rng.random() < 0.3 for _ in range(sent))
+        state = next_rate(state, Window(seconds, sent, throttled))
+        assert state.ceiling is None
 
 
 def test_a_limit_that_lifts_is_left_behind() -> None:
@@ -100,6 +115,6 @@ def test_limiter_paces_attempts_at_its_rate() -> None:
         now[0] = second
         limiter.answered(throttled=True)  # the window closes: all throttled, 20 calls in 1 s
     rate = limiter.state.rate
-    assert rate is not None and rate == pytest.approx(0.7 * WINDOW_CALLS)
+    assert rate is not None and rate == pytest.approx(DEEPEST * WINDOW_CALLS)  # none got through
     waits = [limiter.wait_turn() for _ in range(4)]
     assert waits == pytest.approx([i / rate for i in range(4)])
