@@ -323,8 +323,15 @@ def tree_cpu_s(pid: int) -> float:
 
 def explain(path: Path) -> list[str]:
     """The query plans of the drift list's first page, a filtered page and free text
-    (the budgeted scan, then the trigram index it falls back to)."""
-    from driftwatch.store.read import _DRIFT_HITS, DriftQuery, _drift_filters, _keyset
+    (the ordered scan, and the trigram index for the text's rarest trigrams)."""
+    from driftwatch.store.read import (
+        _DRIFT_HITS,
+        DriftQuery,
+        _drift_filters,
+        _keyset,
+        fts_phrase,
+        rare_trigrams,
+    )
 
     conn = sqlite3.connect(path)
     out = []
@@ -335,7 +342,8 @@ def explain(path: Path) -> list[str]:
         source = "drifts"
         if q is text and out[-1].startswith("SELECT * FROM drifts WHERE status = ? AND instr"):
             source = f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit"
-            args = ['"res-00123"', *args]
+            match = " AND ".join(map(fts_phrase, rare_trigrams(conn, "res-00123")))
+            args = [match or fts_phrase("res-00123"), "res-00123", *args]
         sql = f"SELECT * FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"
         plan = conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
         out.append(sql + "\n" + "\n".join("  " + r[3] for r in plan))

@@ -61,10 +61,14 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(params=["scan", "index"], autouse=True)
+@pytest.fixture(params=["rare", "scan", "phrase"], autouse=True)
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every case both ways: the budgeted scan, and the trigram index (budget spent at once)."""
-    if request.param == "index":
+    """Every case three ways: the index asked for the rarest trigrams (every trigram is
+    rare in this small store), and with every trigram taken as common, the budgeted scan
+    and the index asked for the whole phrase (budget spent at once)."""
+    if request.param != "rare":
+        monkeypatch.setattr(read, "COMMON", 0)
+    if request.param == "phrase":
         monkeypatch.setattr(read, "SCAN_BUDGET", -1.0)
         monkeypatch.setattr(read, "_TICK", 1)
     return str(request.param)
@@ -125,15 +129,44 @@ def test_search_plan_is_driven_by_the_trigram_index(store: Store, path: str) -> 
     drift_page(store.conn, DriftQuery(q="00123", status="all"))
     store.conn.set_trace_callback(None)
     indexed = [sql for sql in statements if "CROSS JOIN drifts" in sql]
-    assert len(indexed) == (1 if path == "index" else 0)
+    assert len(indexed) == (0 if path == "scan" else 1)
     plan = store.conn.execute(
         f"EXPLAIN QUERY PLAN SELECT fingerprint FROM ({read._DRIFT_HITS}) "
         "CROSS JOIN drifts ON drifts.fingerprint = hit ORDER BY first_seen",
-        ['"00123"'],
+        ['"00123"', "00123"],
     ).fetchall()
     details = [row[-1] for row in plan]
     assert details[0].startswith("SCAN s VIRTUAL TABLE INDEX 0:M")  # the MATCH comes first
     assert any("SEARCH drifts USING INDEX sqlite_autoindex_drifts_1" in d for d in details)
+
+
+def test_the_index_is_asked_for_the_rarest_trigrams(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read, "COMMON", 3)  # "res" is in 6 ids (any case): common
+    # 123 is in one id; -00, 001, 012 and s-0 in two (res-00123, RES-00124).
+    assert read.rare_trigrams(store.conn, "res-00123") == ["123", "-00", "001"]
+    assert read.rare_trigrams(store.conn, "RES") == []
+    assert read.rare_trigrams(store.conn, "zzz") == ["zzz"]  # in no id: the page is empty
+    assert ids(store, q="res-00123") == ["res-00123"]
+
+
+def test_a_stale_trigram_count_changes_no_row(tmp_path: Path) -> None:
+    """Counts are kept a while (the next search asks none again); a stale one only
+    chooses the path: the rows are still what the store holds now."""
+    store = Store(tmp_path / "dw.db")
+    persist(store, [modified("zeta-1")], now_iso(-dt.timedelta(hours=2)))
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    assert ids(store, q="zeta") == ["zeta-1"]
+    counts = "SELECT count(*) FROM (SELECT rowid FROM drift_search"
+    assert len([sql for sql in statements if counts in sql]) == 2  # "zet", "eta"
+    persist(store, [modified("zeta-1"), modified("zeta-2")], now_iso(-dt.timedelta(hours=1)))
+    statements.clear()
+    assert set(ids(store, q="zeta")) == {"zeta-1", "zeta-2"}
+    assert not [sql for sql in statements if counts in sql]
+    store.conn.set_trace_callback(None)
+    store.close()
 
 
 def test_an_interrupt_that_is_not_the_budget_is_an_error(store: Store) -> None:
@@ -145,12 +178,13 @@ def test_an_interrupt_that_is_not_the_budget_is_an_error(store: Store) -> None:
 
 
 def search_rows(store: Store) -> set[tuple[str, str]]:
-    return set(
-        store.conn.execute(
-            "SELECT k.fingerprint, s.resource_id FROM drift_search s "
-            "JOIN drift_search_keys k ON k.id = s.rowid"
-        ).fetchall()
-    )
+    """(fingerprint, id) as the index holds them; the key table's copy of the id must agree."""
+    rows = store.conn.execute(
+        "SELECT k.fingerprint, s.resource_id, k.resource_id FROM drift_search s "
+        "JOIN drift_search_keys k ON k.id = s.rowid"
+    ).fetchall()
+    assert all(indexed == kept for _, indexed, kept in rows), rows
+    return {(fingerprint, indexed) for fingerprint, indexed, _ in rows}
 
 
 def drift_rows(store: Store) -> set[tuple[str, str]]:
@@ -171,13 +205,17 @@ def test_triggers_keep_the_index_in_step_through_resolve_and_prune(tmp_path: Pat
     store.close()
 
 
-def test_migration_indexes_drifts_stored_before_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_before", ["m017_drift_search", "m018_drift_search_ids"])
+def test_migration_indexes_drifts_stored_before_it(tmp_path: Path, stop_before: str) -> None:
     path = tmp_path / "dw.db"
     old = Store(path, migrate=False)
-    migrations.apply(old.db, stop_before="m017_drift_search")
+    migrations.apply(old.db, stop_before=stop_before)
     old.db.conn.commit()
     persist(old, [modified("older-res-1"), finding(Kind.MISSING, "older-res-2")], now_iso())
-    assert "drift_search" not in old.db.table_names()
+    if stop_before == "m017_drift_search":
+        assert "drift_search" not in old.db.table_names()
+    else:  # indexed, by the triggers without the key table's copy of the id
+        assert old.conn.execute("SELECT count(*) FROM drift_search").fetchone() == (2,)
     old.close()
     store = Store(path)
     assert search_rows(store) == drift_rows(store) and len(drift_rows(store)) == 2

@@ -172,24 +172,65 @@ def _rated(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
-    """One page of drifts. Free text first tries the ordered scan within a budget (quick
-    when matches are dense: the page fills early), then the trigram index (quick when
-    they are sparse, where the scan would read every record of the filter)."""
+    """One page of drifts. Free text takes the trigram index when one of the text's
+    trigrams is rare (its short list of ids bounds the work), and otherwise the ordered
+    scan (common trigrams: matches are usually dense, so the page fills early), within a
+    budget, then the index for the whole phrase. Each path gives the same rows."""
     q.check()
     if q.q and len(q.q) >= TRIGRAM:
-        page = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q, indexed=False))
-        if page is None:
-            page = _drift_page(conn, q, indexed=True)
+        rare = rare_trigrams(conn, q.q)
+        if rare:
+            page = _drift_page(conn, q, match=" AND ".join(map(fts_phrase, rare)))
+        else:
+            scanned = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q))
+            page = scanned if scanned is not None else _drift_page(conn, q, match=fts_phrase(q.q))
     else:
-        page = _drift_page(conn, q, indexed=False)
+        page = _drift_page(conn, q)
     for row in page.rows:
         _rated(row)
     return page
 
 
-# Seconds the free-text scan may run before the index takes over: enough to fill a page
-# of the open list where matches are common. Time, not VM instructions: the scan's cost
-# is mostly page reads, which the instruction count does not see.
+# A trigram in at least this many ids is common: reading its list costs more than the
+# scan that a common text usually stops early (measured on web_bench's 300,000 ids: a
+# phrase of four such trigrams, 7 ms; counting up to this many, 0.1 ms a trigram).
+COMMON = 2_000
+RARE_TERMS = 3  # the index is asked for the ids holding all of the rarest few
+
+
+def rare_trigrams(conn: sqlite3.Connection, text: str) -> list[str]:
+    """The rarest (up to RARE_TERMS) of `text`'s trigrams that fewer than COMMON ids hold,
+    rarest first; [] when every one is common. Counting stops at COMMON, so a common
+    trigram costs no more than a rare one."""
+    db = conn.execute("PRAGMA database_list").fetchone()[2]  # the main file's path
+    now = time.monotonic()
+    counts = {}  # (the index folds case itself; Python's lower() can change a length)
+    for gram in {text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1)}:
+        key = (db, gram, COMMON)
+        known = _COUNTS.get(key) if db else None
+        if known is None or now - known[1] > COUNT_TTL_S:
+            n = conn.execute(_TRIGRAM_COUNT, [fts_phrase(gram), COMMON]).fetchone()[0]
+            if len(_COUNTS) >= _COUNTS_MAX:
+                _COUNTS.clear()
+            known = _COUNTS[key] = (n, now)
+        counts[gram] = known[0]
+    rare = sorted((n, gram) for gram, n in counts.items() if n < COMMON)
+    return [gram for _, gram in rare[:RARE_TERMS]]
+
+
+_TRIGRAM_COUNT = (
+    "SELECT count(*) FROM (SELECT rowid FROM drift_search WHERE drift_search MATCH ? LIMIT ?)"
+)
+# Trigram counts, kept a while per database: they only choose the path, and every path
+# gives the same rows, so a stale count costs time, never a wrong answer. Paging on and
+# refining a search ("res-0", "res-00123") ask for the same trigrams again.
+COUNT_TTL_S = 300.0
+_COUNTS_MAX = 10_000
+_COUNTS: dict[tuple[str, str, int], tuple[int, float]] = {}
+
+# Seconds the free-text scan may run, when every trigram is common, before the index
+# takes over. Time, not VM instructions: the scan's cost is mostly page reads, which the
+# instruction count does not see.
 SCAN_BUDGET = 0.005
 _TICK = 1_000  # VM instructions between looks at the clock
 
@@ -215,16 +256,18 @@ def _within(conn: sqlite3.Connection, budget: float, run: Callable[[], Page]) ->
         conn.set_progress_handler(None, 0)
 
 
-def _drift_page(conn: sqlite3.Connection, q: DriftQuery, *, indexed: bool) -> Page:
+def _drift_page(conn: sqlite3.Connection, q: DriftQuery, match: str | None = None) -> Page:
+    """A page by the ordered scan, or driven by the ids the FTS5 query `match` finds (a
+    superset of the text's: the filters, ID_TEXT included, then apply to them)."""
     where, args = _drift_filters(q)
     source = DRIFTS
-    if indexed and q.q:
+    if match:
         # CROSS JOIN: SQLite keeps this order, so the index's hits drive the query.
         source = (
             f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit "
             "LEFT JOIN drift_seen USING (fingerprint)"
         )
-        args.insert(0, fts_phrase(q.q))
+        args[:0] = [match, q.q]
     cols = DRIFT_SORTS[q.sort]
     keyset, kargs, order = _keyset(cols, q.desc, q.cursor)
     if keyset:
@@ -257,11 +300,15 @@ def _match(where: list[str], args: list[Any], q: DriftQuery | ResourceQuery) -> 
 
 # What free text means: the resource id contains it, ASCII case ignored (SQLite's lower()).
 ID_TEXT = "instr(lower(resource_id), lower(?)) > 0"
-# The drift list narrows by the trigram index first (m016), then keeps ID_TEXT's meaning:
+# The drift list narrows by the trigram index first (m017), then keeps ID_TEXT's meaning:
 # the index folds Unicode case, so it may offer more candidates than ID_TEXT keeps.
+# The key table's copy of the id (m018) is checked before the join: a trigram's list can
+# hold thousands of ids the text is not in, and a lookup in drifts costs several times
+# more.
 _DRIFT_HITS = (
     "SELECT k.fingerprint AS hit FROM drift_search s "
-    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ?"
+    "JOIN drift_search_keys k ON k.id = s.rowid WHERE drift_search MATCH ? "
+    f"AND {ID_TEXT.replace('resource_id', 'k.resource_id')}"
 )
 TRIGRAM = 3  # the index answers only text of at least three characters
 
