@@ -330,7 +330,7 @@ def explain(path: Path) -> list[str]:
         _drift_filters,
         _keyset,
         fts_phrase,
-        rare_trigrams,
+        narrowing_trigrams,
     )
 
     conn = sqlite3.connect(path)
@@ -342,7 +342,8 @@ def explain(path: Path) -> list[str]:
         source = "drifts"
         if q is text and out[-1].startswith("SELECT * FROM drifts WHERE status = ? AND instr"):
             source = f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit"
-            match = " AND ".join(map(fts_phrase, rare_trigrams(conn, "res-00123")))
+            grams = narrowing_trigrams(conn, "res-00123")
+            match = " AND ".join(fts_phrase(gram) for _, gram in grams)
             args = [match or fts_phrase("res-00123"), "res-00123", *args]
         sql = f"SELECT * FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"
         plan = conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()

@@ -61,16 +61,19 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(params=["rare", "scan", "phrase"], autouse=True)
+@pytest.fixture(params=["rare", "scan", "fallback", "phrase"], autouse=True)
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every case three ways: the index asked for the rarest trigrams (every trigram is
-    rare in this small store), and with every trigram taken as common, the budgeted scan
-    and the index asked for the whole phrase (budget spent at once)."""
+    """Every case four ways: the index asked for the rarest trigrams (every trigram is
+    rare in this small store); with no trigram rare enough, the budgeted scan, and the
+    index the scan falls back to (budget spent at once), asked for the rarest trigrams or,
+    when none narrows, for the whole phrase."""
     if request.param != "rare":
         monkeypatch.setattr(read, "COMMON", 0)
-    if request.param == "phrase":
+    if request.param in ("fallback", "phrase"):
         monkeypatch.setattr(read, "SCAN_BUDGET", -1.0)
         monkeypatch.setattr(read, "_TICK", 1)
+    if request.param == "phrase":
+        monkeypatch.setattr(read, "NARROWS", 0)
     return str(request.param)
 
 
@@ -143,11 +146,12 @@ def test_search_plan_is_driven_by_the_trigram_index(store: Store, path: str) -> 
 def test_the_index_is_asked_for_the_rarest_trigrams(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read, "COMMON", 3)  # "res" is in 6 ids (any case): common
+    monkeypatch.setattr(read, "NARROWS", 3)  # "res" is in 6 ids (any case): no help
     # 123 is in one id; -00, 001, 012 and s-0 in two (res-00123, RES-00124).
-    assert read.rare_trigrams(store.conn, "res-00123") == ["123", "-00", "001"]
-    assert read.rare_trigrams(store.conn, "RES") == []
-    assert read.rare_trigrams(store.conn, "zzz") == ["zzz"]  # in no id: the page is empty
+    grams = [(1, "123"), (2, "-00"), (2, "001")]
+    assert read.narrowing_trigrams(store.conn, "res-00123") == grams
+    assert read.narrowing_trigrams(store.conn, "RES") == []
+    assert read.narrowing_trigrams(store.conn, "zzz") == [(0, "zzz")]  # no id: no row
     assert ids(store, q="res-00123") == ["res-00123"]
 
 

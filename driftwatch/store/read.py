@@ -174,16 +174,17 @@ def _rated(row: dict[str, Any]) -> dict[str, Any]:
 def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     """One page of drifts. Free text takes the trigram index when one of the text's
     trigrams is rare (its short list of ids bounds the work), and otherwise the ordered
-    scan (common trigrams: matches are usually dense, so the page fills early), within a
-    budget, then the index for the whole phrase. Each path gives the same rows."""
+    scan (common trigrams: matches are usually dense, so the page fills early) within a
+    budget, then the index. Each path gives the same rows."""
     q.check()
     if q.q and len(q.q) >= TRIGRAM:
-        rare = rare_trigrams(conn, q.q)
-        if rare:
-            page = _drift_page(conn, q, match=" AND ".join(map(fts_phrase, rare)))
+        counted = narrowing_trigrams(conn, q.q)
+        match = " AND ".join(fts_phrase(gram) for _, gram in counted) or fts_phrase(q.q)
+        if counted and counted[0][0] < COMMON:
+            page = _drift_page(conn, q, match=match)
         else:
             scanned = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q))
-            page = scanned if scanned is not None else _drift_page(conn, q, match=fts_phrase(q.q))
+            page = scanned if scanned is not None else _drift_page(conn, q, match=match)
     else:
         page = _drift_page(conn, q)
     for row in page.rows:
@@ -191,31 +192,33 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     return page
 
 
-# A trigram in at least this many ids is common: reading its list costs more than the
-# scan that a common text usually stops early (measured on web_bench's 300,000 ids: a
-# phrase of four such trigrams, 7 ms; counting up to this many, 0.1 ms a trigram).
+# A text takes the index when one of its trigrams is in fewer than COMMON ids: its list
+# bounds the work, while a text of common trigrams usually fills a page early in the
+# ordered scan (measured on web_bench's 300,000 ids: a phrase of four trigrams in every
+# id, 7 ms). The index is asked for the ids holding the rarest few (up to RARE_TERMS) of
+# those in fewer than NARROWS ids: reading such a list costs less than checking the
+# candidates it removes. Counting stops at NARROWS (0.45 ms for a trigram in every id).
 COMMON = 2_000
-RARE_TERMS = 3  # the index is asked for the ids holding all of the rarest few
+NARROWS = 10_000
+RARE_TERMS = 3
 
 
-def rare_trigrams(conn: sqlite3.Connection, text: str) -> list[str]:
-    """The rarest (up to RARE_TERMS) of `text`'s trigrams that fewer than COMMON ids hold,
-    rarest first; [] when every one is common. Counting stops at COMMON, so a common
-    trigram costs no more than a rare one."""
+def narrowing_trigrams(conn: sqlite3.Connection, text: str) -> list[tuple[int, str]]:
+    """(ids holding it, trigram) for the rarest (up to RARE_TERMS) of `text`'s trigrams
+    that fewer than NARROWS ids hold, rarest first."""
     db = conn.execute("PRAGMA database_list").fetchone()[2]  # the main file's path
     now = time.monotonic()
     counts = {}  # (the index folds case itself; Python's lower() can change a length)
     for gram in {text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1)}:
-        key = (db, gram, COMMON)
+        key = (db, gram, NARROWS)
         known = _COUNTS.get(key) if db else None
         if known is None or now - known[1] > COUNT_TTL_S:
-            n = conn.execute(_TRIGRAM_COUNT, [fts_phrase(gram), COMMON]).fetchone()[0]
+            n = conn.execute(_TRIGRAM_COUNT, [fts_phrase(gram), NARROWS]).fetchone()[0]
             if len(_COUNTS) >= _COUNTS_MAX:
                 _COUNTS.clear()
             known = _COUNTS[key] = (n, now)
         counts[gram] = known[0]
-    rare = sorted((n, gram) for gram, n in counts.items() if n < COMMON)
-    return [gram for _, gram in rare[:RARE_TERMS]]
+    return sorted((n, gram) for gram, n in counts.items() if n < NARROWS)[:RARE_TERMS]
 
 
 _TRIGRAM_COUNT = (
