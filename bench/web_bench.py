@@ -451,7 +451,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--scans", type=int, default=500)
     ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=20, help="threads per web process")
+    ap.add_argument(
+        "--threads", type=int, default=8, help="threads per web process (serve's default)"
+    )
     ap.add_argument(
         "--workers",
         type=int,
