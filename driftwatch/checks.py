@@ -50,6 +50,7 @@ class Report:
     checks: list[Check]
     config: Config | None = None
     declared: list[DeclaredResource] | None = None
+    commit: str | None = None  # the manifests' commit, where [git] was fetched
 
     @property
     def ok(self) -> bool:
@@ -72,14 +73,13 @@ def run_checks(config_path: str | None) -> Report:
         return report
     report.config = cfg
     report.checks += list(_config_checks(cfg))
-    report.checks.append(_storage_check(cfg))
-    if cfg.git is not None and report.checks[-1].ok:
+    storage = _storage_check(cfg)
+    report.checks.append(storage)
+    if cfg.git is not None and storage.ok:
         report.checks += list(_git_checks(cfg, report))
-    if cfg.terraform:
-        names = ", ".join(t.name for t in cfg.terraform)
-        detail = "not read by check; `driftwatch declared` reads the states and lists failures"
-        report.checks.append(Check(True, "terraform", names, detail, skipped=True))
     sessions = AwsSessions(cfg.aws)
+    if cfg.terraform and storage.ok:  # after git: `git:` states are read from its cache
+        report.checks += list(_terraform_checks(cfg, sessions, report))
     report.checks += [_account_check(sessions, a) for a in cfg.aws.accounts]
     return report
 
@@ -131,8 +131,45 @@ def _git_checks(cfg: Config, report: Report) -> Iterator[Check]:
         yield Check(False, "manifests", path, str(exc), "fix each file:line listed")
         return
     report.declared = resources
+    report.commit = fetched.commit
     types = len({r.type for r in resources})
     yield Check(True, "manifests", path, f"{len(resources)} resource(s) of {types} type(s), valid")
+
+
+def _terraform_checks(cfg: Config, sessions: AwsSessions, report: Report) -> Iterator[Check]:
+    """Every [[terraform]] source read as a scan reads it: a line for each, its failures
+    (per workspace) with the fix; the resources it declares join the IAM policy's."""
+    from driftwatch.declared.terraform.load import load_terraform
+    from driftwatch.declared.terraform.sources import ReadContext
+    from driftwatch.secretkey import load_or_create_key
+
+    ctx = ReadContext(cfg, sessions)
+    if cfg.git is not None and report.commit:
+        ctx.git_cache = GitSource(cfg.git, cfg.storage.data_dir).cache
+        ctx.commit = report.commit
+    names = ", ".join(t.name for t in cfg.terraform)
+    try:
+        tf = load_terraform(cfg, ctx, load_or_create_key(cfg.storage.data_dir))
+    except DriftwatchError as exc:  # e.g. one resource declared twice across sources
+        yield Check(False, "terraform", names, str(exc), _TF_FIX)
+        return
+    report.declared = (report.declared or []) + tf.resources
+    for src in cfg.terraform:
+        prefix = f"terraform source {src.name!r}: "  # (the line names it already)
+        failed = [f.error.removeprefix(prefix) for f in tf.failures if f.source == src.name]
+        states = [s for s in tf.states if s.source == src.name]
+        kept = sum(s.kept for s in states)
+        if failed:
+            yield Check(False, "terraform", src.name, "; ".join(failed), _TF_FIX)
+        else:
+            detail = f"{len(states)} state(s) read, {kept} resource(s) kept"
+            yield Check(True, "terraform", src.name, detail)
+
+
+_TF_FIX = (
+    "see docs/terraform.md for `from`, workspaces and credentials; "
+    "`driftwatch declared --source NAME` shows what a source declares and why"
+)
 
 
 _GIT_FIX = (

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from support import seed
+from support import tfstate as tf
 from support.env import Aws, ManifestRepo, run_cli, write_config
 from support.faultproxy import Fault, FaultProxy
 
@@ -128,14 +129,47 @@ def test_iam_policy_follows_the_configured_types(
     from = "file:network.tfstate"
     """
     cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
+    bucket = tf.resource("aws_s3_bucket", "logs", tf.instance(tf.bucket("tf-logs")))
+    (cfg.parent / "network.tfstate").write_bytes(tf.dumps(tf.state(bucket)))
     run = run_cli("check", "--config", str(cfg), "--iam-policy")
     assert run.code == 0, run.stderr
     policies = json.loads(run.stdout)
     sids = [s["Sid"] for s in policies["read"]["Statement"]]
     assert sids == ["DriftwatchReadS3", "DriftwatchReadSQS"]  # watched + declared
     assert "assume_role" not in policies
-    assert "SKIP  terraform    network: not read by check" in run.stderr  # and no failure
+    assert "OK    terraform    network: 1 state(s) read, 1 resource(s) kept" in run.stderr
     # Write permissions only for the types [remediation] may revert, deletion included.
     assert list(policies["remediate"]) == ["aws_sqs_queue"]
     writes = json.dumps(policies["remediate"]["aws_sqs_queue"])
     assert "sqs:SetQueueAttributes" in writes and "sqs:DeleteQueue" in writes
+
+
+def test_a_terraform_source_is_read_as_a_scan_reads_it(
+    aws: Aws, repo: ManifestRepo, tmp_path: Path
+) -> None:
+    """A state that cannot be read fails its line with the fix; the other source is read,
+    and its types join the IAM policy."""
+    declare_bucket(aws, repo)
+    extra = """
+    [[terraform]]
+    name = "queues"
+    from = "file:queues.tfstate"
+    [[terraform]]
+    name = "gone"
+    from = "file:no-such.tfstate"
+    """
+    cfg = write_config(tmp_path, aws.url, repo.path, extra=extra)
+    queue = {"name": "jobs", "id": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+             "arn": "arn:aws:sqs:us-east-1:123456789012:jobs", "tags": {}, "tags_all": {}}
+    state = tf.state(tf.resource("aws_sqs_queue", "jobs", tf.instance(queue)))
+    (cfg.parent / "queues.tfstate").write_bytes(tf.dumps(state))
+    run = run_cli("check", "--config", str(cfg), "--iam-policy")
+    assert run.code == 1
+    assert "OK    terraform    queues: 1 state(s) read, 1 resource(s) kept" in run.stderr
+    failed = lines(run.stderr, "FAIL")
+    assert len(failed) == 1 and failed[0].startswith("FAIL  terraform    gone: "), failed
+    assert "no-such.tfstate" in failed[0]
+    assert "fix: see docs/terraform.md" in run.stderr
+    sids = [s["Sid"] for s in json.loads(run.stdout)["read"]["Statement"]]
+    assert "DriftwatchReadSQS" in sids  # declared by the state, not by the manifests
+
