@@ -35,10 +35,9 @@ class Check:
     where: str
     detail: str
     fix: str = ""
-    skipped: bool = False  # not checked here (not a failure): `detail` says where it is
 
     def lines(self) -> list[str]:
-        status = "SKIP" if self.skipped else "OK  " if self.ok else "FAIL"
+        status = "OK  " if self.ok else "FAIL"
         head = f"{status}  {self.what:<12} {self.where}: {self.detail}"
         return [head] if self.ok or not self.fix else [head, f"      {'':<12} fix: {self.fix}"]
 
