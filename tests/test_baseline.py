@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from support.real_aws import load, replay
-from support.roundtrip import plan, pure_target
+from support.revert import plan, pure_target
 
 import driftwatch.collectors  # noqa: F401
 from driftwatch.baseline import PLACEHOLDER, Baseline, _entry, manifest_files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support import seed_dynamodb
 from support.env import Aws
-from support.roundtrip import drifted_paths, plan, pure_target, revert
+from support.revert import drifted_paths, plan, pure_target, revert
 
 T = "aws_dynamodb_table"
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t"

@@ -6,7 +6,7 @@ import json
 
 from support import seed_kms
 from support.env import Aws
-from support.roundtrip import drifted_paths, plan, pure_target, revert
+from support.revert import drifted_paths, plan, pure_target, revert
 
 T = "aws_kms_key"
 KEY = "1234abcd-12ab-34cd-56ef-1234567890ab"

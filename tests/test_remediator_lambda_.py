@@ -6,7 +6,7 @@ import json
 
 from support import seed_lambda
 from support.env import Aws
-from support.roundtrip import drifted_paths, plan, pure_target, revert, target
+from support.revert import drifted_paths, plan, pure_target, read_target, revert
 
 from driftwatch.remediators.base import REDACTED
 from driftwatch.schema import Digested
@@ -138,7 +138,7 @@ def test_round_trip_puts_configuration_environment_and_tags_back(aws: Aws) -> No
 def test_round_trip_of_one_setting_leaves_the_environment_alone(aws: Aws) -> None:
     spec, _ = seed_lambda.function(aws, "api")
     aws.client("lambda").update_function_configuration(FunctionName="api", Timeout=99)
-    assert target(aws, T, "api", spec).drifted == ["timeout"]
+    assert read_target(aws, T, "api", spec).drifted == ["timeout"]
     done = revert(aws, T, "api", spec)
     assert [c.params for c in done.calls] == [{"FunctionName": "api", "Timeout": 30}]
     assert drifted_paths(aws, T, "api", spec) == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from support import seed_logs
 from support.env import Aws
-from support.roundtrip import drifted_paths, plan, pure_target, revert
+from support.revert import drifted_paths, plan, pure_target, revert
 
 T = "aws_cloudwatch_log_group"
 ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/app/api"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support import seed_rds
 from support.env import Aws
-from support.roundtrip import drifted_paths, plan, pure_target, revert
+from support.revert import drifted_paths, plan, pure_target, revert
 
 from driftwatch.remediators.rds import DbInstanceRemediator
 
@@ -12,8 +12,8 @@ T = "aws_db_instance"
 ARN = "arn:aws:rds:us-east-1:123456789012:db:db"
 
 
-def _pure(spec: dict, live: dict, options: frozenset[str] = frozenset()):
-    return plan(pure_target(T, spec, live, rid="db", listed={"arn": ARN}), options)
+def _pure(spec: dict, live: dict, *options: str):
+    return plan(pure_target(T, spec, live, rid="db", listed={"arn": ARN}), *options)
 
 
 def test_modifiable_settings_go_in_one_call_in_the_maintenance_window_by_default() -> None:
@@ -50,7 +50,7 @@ def test_modifiable_settings_go_in_one_call_in_the_maintenance_window_by_default
     )
     assert set(call.fixes) == set(spec)
     assert "next maintenance window" in call.note and "apply_immediately" in call.note
-    now = _pure(spec, live, frozenset({"apply_immediately"}))
+    now = _pure(spec, live, "apply_immediately")
     assert now.calls[0].params["ApplyImmediately"] is True
     assert now.calls[0].note.startswith("applies now")
 
@@ -135,7 +135,7 @@ def test_round_trip_puts_settings_and_tags_back(aws: Aws) -> None:
     rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "extra", "Value": "1"}])
     drifted = {p.split(".")[0] for p in drifted_paths(aws, T, "db", spec)}
     assert drifted == set(spec) - {"engine", "storage_encrypted"}
-    done = revert(aws, T, "db", spec, frozenset({"apply_immediately"}))
+    done = revert(aws, T, "db", spec, "apply_immediately")
     assert [c.operation for c in done.calls] == [
         "modify_db_instance",
         "remove_tags_from_resource",

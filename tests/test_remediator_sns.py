@@ -6,7 +6,7 @@ import json
 
 from support import seed_sns
 from support.env import Aws
-from support.roundtrip import declared, drifted_paths, execute, plan, pure_target, read_live, revert
+from support.revert import drifted_paths, execute, plan, pure_target, read_live, revert
 
 from driftwatch.remediators.sns import SnsTopicRemediator
 
@@ -112,7 +112,7 @@ def test_round_trip_clears_display_name_and_key(aws: Aws) -> None:
 
 def test_delete_plans_and_runs_delete_topic_for_an_unmanaged_topic(aws: Aws) -> None:
     aws.client("sns").create_topic(Name="stray")
-    live = read_live(aws, declared(T, "stray", {}))
+    live = read_live(aws, T, "stray")
     got = SnsTopicRemediator().delete(live)
     assert [(c.operation, c.params, c.fixes) for c in got.calls] == [
         ("delete_topic", {"TopicArn": live.listed["arn"]}, ("(resource)",))

@@ -7,8 +7,7 @@ import json
 import pytest
 from support import seed_sqs
 from support.env import Aws
-from support.roundtrip import (
-    declared,
+from support.revert import (
     drifted_paths,
     execute,
     plan,
@@ -139,7 +138,7 @@ def test_round_trip_removes_an_undeclared_policy_redrive_and_key(aws: Aws) -> No
 
 def test_delete_plans_and_runs_delete_queue_for_an_unmanaged_queue(aws: Aws) -> None:
     aws.client("sqs").create_queue(QueueName="stray")
-    live = read_live(aws, declared(T, "stray", {}))
+    live = read_live(aws, T, "stray")
     got = SqsQueueRemediator().delete(live)
     assert [(c.operation, c.params) for c in got.calls] == [
         ("delete_queue", {"QueueUrl": live.listed["url"]})
