@@ -341,6 +341,44 @@ def test_secret_paths_are_left_out_and_never_in_the_diff() -> None:
     assert added == ["  memory_size: 256"]
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_a_multi_line_secret_is_masked_in_the_diff_context(fmt: str) -> None:
+    """A block scalar (YAML) or an escaped string (JSON) next to a drifted line: none of
+    its lines reaches the shown diff, whose context would otherwise carry them."""
+    key = "-----BEGIN KEY-----\nMIIEpQIBAAKCAQEA0planted\nx9\n-----END KEY-----\n"
+    spec = {"environment": {"TLS_KEY": key, "MODE": "x9"}, "memory_size": 128}
+    doc = {"type": "aws_lambda_function", "id": "api", "spec": spec}
+    if fmt == "json":
+        text = json.dumps(doc, indent=2) + "\n"
+    else:
+        text = textwrap.dedent("""\
+            type: aws_lambda_function
+            id: api
+            spec:
+              environment:
+                MODE: x9
+                TLS_KEY: |
+                  -----BEGIN KEY-----
+                  MIIEpQIBAAKCAQEA0planted
+                  x9
+                  -----END KEY-----
+              memory_size: 128
+            """)
+    assert yaml.safe_load(text)["spec"] == spec
+    plan = plan_accept(
+        declared("aws_lambda_function", "api", f"f.{fmt}", 1),
+        {"memory_size": 256},
+        [Change("memory_size", 128, 256)],
+        text,
+        {"environment"},
+    )
+    assert plan.written == ("memory_size",)
+    assert "planted" in plan.new_text  # the file keeps what Git declared ...
+    for secret in ("MIIEpQIBAAKCAQEA0planted", "BEGIN KEY", "x9"):
+        assert secret not in plan.diff, plan.diff  # ... the shown diff masks every line
+    assert "memory_size" in plan.diff
+
+
 def test_terraform_declared_resources_are_refused() -> None:
     res = declared(
         "aws_s3_bucket", "b", "tfstate", declared_by={"state": "net", "address": "aws_s3_bucket.b"}

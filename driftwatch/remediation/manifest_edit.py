@@ -61,13 +61,49 @@ def unified_diff(
     if lines:
         head = "/dev/null" if old is None else f"a/{path}"
         lines[:0] = [f"--- {head}\n", "+++ " + ("/dev/null" if new is None else f"b/{path}\n")]
-    text = "".join(
+    masks = [_mask(key, value) for key, value in secrets]
+    if masks:
+        lines = [ln[:1] + _masked(ln[1:], masks) if ln[:1] in "+- " else ln for ln in lines]
+    return "".join(
         ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines
     )
-    for key, value in secrets:
-        pattern = rf"((?<![\w-]){re.escape(key)}[\"']?\s*:\s*)([\"']?){re.escape(value)}\2"
-        text = re.sub(pattern, r'\1"(secret: not shown)"', text)
-    return text
+
+
+SECRET_SHOWN = '"(secret: not shown)"'
+_FRAGMENT = 4  # a secret's line or form at least this long is masked wherever it appears
+
+
+@dataclass(frozen=True)
+class _Mask:
+    """One secret value as a file can hold it: after its key on one line (`after_key`),
+    as it is or JSON/YAML-escaped inside a quoted string (`forms`, longest first), or one
+    line of a block scalar per diff line (`lines`)."""
+
+    after_key: re.Pattern[str]
+    forms: tuple[str, ...]
+    lines: frozenset[str]
+
+
+def _mask(key: str, value: str) -> _Mask:
+    quoted = rf"([\"']?){re.escape(value)}\2"
+    after_key = re.compile(rf"((?<![\w-]){re.escape(key)}[\"']?\s*:\s*){quoted}")
+    parts = [ln.strip() for ln in value.splitlines()]
+    escaped = {json.dumps(value, ensure_ascii=only)[1:-1] for only in (False, True)}
+    forms = {f for f in {value, *escaped, *parts} if len(f) >= _FRAGMENT and "\n" not in f}
+    lines = frozenset(parts) - {""} if len(parts) > 1 else frozenset()
+    return _Mask(after_key, tuple(sorted(forms, key=len, reverse=True)), lines)
+
+
+def _masked(line: str, masks: list[_Mask]) -> str:
+    """One diff line (without its +/-/space) with every secret it carries replaced."""
+    body, end = line.rstrip("\n"), line[len(line.rstrip("\n")) :]
+    for mask in masks:
+        if body.strip() in mask.lines:  # a block scalar's line: all of it goes
+            return body[: len(body) - len(body.lstrip())] + SECRET_SHOWN + end
+        body = mask.after_key.sub(rf"\1{SECRET_SHOWN}", body)
+        for form in mask.forms:
+            body = body.replace(form, SECRET_SHOWN)
+    return body + end
 
 
 Opcode = tuple[str, int, int, int, int]
