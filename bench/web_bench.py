@@ -324,14 +324,7 @@ def tree_cpu_s(pid: int) -> float:
 def explain(path: Path) -> list[str]:
     """The query plans of the drift list's first page, a filtered page and free text
     (the ordered scan, and the trigram index for the text's rarest trigrams)."""
-    from driftwatch.store.read import (
-        _DRIFT_HITS,
-        DriftQuery,
-        _drift_filters,
-        _keyset,
-        fts_phrase,
-        narrowing_trigrams,
-    )
+    from driftwatch.store.read import _DRIFT_HITS, DriftQuery, _drift_filters, _keyset, text_match
 
     conn = sqlite3.connect(path)
     out = []
@@ -342,9 +335,7 @@ def explain(path: Path) -> list[str]:
         source = "drifts"
         if q is text and out[-1].startswith("SELECT * FROM drifts WHERE status = ? AND instr"):
             source = f"({_DRIFT_HITS}) CROSS JOIN drifts ON drifts.fingerprint = hit"
-            grams = narrowing_trigrams(conn, "res-00123")
-            match = " AND ".join(fts_phrase(gram) for _, gram in grams)
-            args = [match or fts_phrase("res-00123"), "res-00123", *args]
+            args = [text_match(conn, "res-00123")[1], "res-00123", *args]
         sql = f"SELECT * FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 51"
         plan = conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
         out.append(sql + "\n" + "\n".join("  " + r[3] for r in plan))

@@ -139,13 +139,10 @@ def _terraform_checks(cfg: Config, sessions: AwsSessions, report: Report) -> Ite
     """Every [[terraform]] source read as a scan reads it: a line for each, its failures
     (per workspace) with the fix; the resources it declares join the IAM policy's."""
     from driftwatch.declared.terraform.load import load_terraform
-    from driftwatch.declared.terraform.sources import ReadContext
+    from driftwatch.scan import read_context
     from driftwatch.secretkey import load_or_create_key
 
-    ctx = ReadContext(cfg, sessions)
-    if cfg.git is not None and report.commit:
-        ctx.git_cache = GitSource(cfg.git, cfg.storage.data_dir).cache
-        ctx.commit = report.commit
+    ctx = read_context(cfg, sessions, report.commit)
     names = ", ".join(t.name for t in cfg.terraform)
     try:
         tf = load_terraform(cfg, ctx, load_or_create_key(cfg.storage.data_dir))

@@ -133,10 +133,7 @@ def load_all(cfg: Config, sessions: AwsSessions, secret_key: bytes) -> Declared:
     fetched, resources = load_declared(cfg) if cfg.git else (None, [])
     if not cfg.terraform:
         return Declared(fetched, resources)
-    ctx = ReadContext(cfg, sessions)
-    if cfg.git and fetched:
-        ctx.git_cache = GitSource(cfg.git, cfg.storage.data_dir).cache
-        ctx.commit = fetched.commit
+    ctx = read_context(cfg, sessions, fetched.commit if fetched else None)
     try:
         tf = load_terraform(cfg, ctx, secret_key)
         problems = duplicates(resources + tf.resources)
@@ -148,6 +145,15 @@ def load_all(cfg: Config, sessions: AwsSessions, secret_key: bytes) -> Declared:
     for failure in tf.failures:
         log.warning("%s", failure.error)
     return Declared(fetched, resources + tf.resources, tf)
+
+
+def read_context(cfg: Config, sessions: AwsSessions, commit: str | None) -> ReadContext:
+    """What [[terraform]] sources read with; `git:` states from the [git] cache at `commit`."""
+    ctx = ReadContext(cfg, sessions)
+    if cfg.git and commit:
+        ctx.git_cache = GitSource(cfg.git, cfg.storage.data_dir).cache
+        ctx.commit = commit
+    return ctx
 
 
 def load_declared(cfg: Config) -> tuple[Fetched, list[DeclaredResource]]:

@@ -178,9 +178,8 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
     budget, then the index. Each path gives the same rows."""
     q.check()
     if q.q and len(q.q) >= TRIGRAM:
-        counted = narrowing_trigrams(conn, q.q)
-        match = " AND ".join(fts_phrase(gram) for _, gram in counted) or fts_phrase(q.q)
-        if counted and counted[0][0] < COMMON:
+        rare, match = text_match(conn, q.q)
+        if rare:
             page = _drift_page(conn, q, match=match)
         else:
             scanned = _within(conn, SCAN_BUDGET, lambda: _drift_page(conn, q))
@@ -201,6 +200,14 @@ def drift_page(conn: sqlite3.Connection, q: DriftQuery) -> Page:
 COMMON = 2_000
 NARROWS = 10_000
 RARE_TERMS = 3
+
+
+def text_match(conn: sqlite3.Connection, text: str) -> tuple[bool, str]:
+    """(whether a trigram of `text` is rare, the FTS5 query that finds a superset of the
+    ids holding it): the narrowing trigrams, or the whole phrase when none narrows."""
+    counted = narrowing_trigrams(conn, text)
+    match = " AND ".join(fts_phrase(gram) for _, gram in counted) or fts_phrase(text)
+    return bool(counted) and counted[0][0] < COMMON, match
 
 
 def narrowing_trigrams(conn: sqlite3.Connection, text: str) -> list[tuple[int, str]]:
